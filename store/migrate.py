@@ -1,0 +1,135 @@
+"""Schema migrations: Alembic, run at start-up, with a copy of the store taken before any upgrade.
+
+The common case (the store is already at the newest revision) is answered from the
+``alembic_version`` table with the standard library alone, so opening the app does not pay
+for importing Alembic.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from store.errors import StoreError
+
+if TYPE_CHECKING:
+    from store.engine import Store
+
+VERSIONS_DIR = Path(__file__).parent / "migrations" / "versions"
+_REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")
+
+
+def known_revisions() -> list[str]:
+    """Revision ids this build knows, oldest first (file names start with the revision id)."""
+    return sorted(
+        match.group(1) for match in (_REVISION_FILE.match(p.name) for p in VERSIONS_DIR.iterdir()) if match
+    )
+
+
+def head_revision() -> str:
+    return known_revisions()[-1]
+
+
+def current_revision_sqlite(path: Path) -> str | None:
+    """The store's revision, None for an empty new file. Raises StoreError for a damaged file."""
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            tables = {
+                row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            if not tables:
+                return None
+            if "alembic_version" not in tables:
+                raise StoreError(
+                    f"The file {path} is a SQLite database but not a coordinator-tui store.",
+                    "Nothing was changed. Point [store] url at the right file, or move this one aside.",
+                )
+            row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+            return row[0] if row else None
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        raise damaged(path, error) from error
+
+
+def damaged(path: Path, error: Exception) -> StoreError:
+    return StoreError(
+        f"The store file {path} is damaged and cannot be read ({error}).",
+        "Nothing was changed. Restore it from a backup (a copy named *.before-* is taken before "
+        "each upgrade), or move it aside and start a new store; `coordinator-tui doctor` checks it.",
+    )
+
+
+def ensure_current(store: Store) -> None:
+    """Bring the store to the newest revision, refusing stores written by a newer app."""
+    head = head_revision()
+    if store.path is not None:
+        current = current_revision_sqlite(store.path)
+        if current == head:
+            return
+        if current is not None and current not in known_revisions():
+            raise StoreError(
+                f"The store file {store.path} was written by a newer version of coordinator-tui "
+                f"(schema revision {current}; this version knows up to {head}).",
+                "Nothing was changed. Upgrade coordinator-tui, or use another store file.",
+            )
+        if current is not None:
+            backup_before_upgrade(store.path, current)
+    upgrade(store, head)
+
+
+def backup_before_upgrade(path: Path, revision: str) -> Path:
+    """Copy the store with SQLite's backup API (consistent even with a WAL) before changing it."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.before-{revision}-{stamp}")
+    import os
+
+    fd = os.open(target, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+    os.close(fd)
+    try:
+        source = sqlite3.connect(path)
+        destination = sqlite3.connect(target)
+        with destination:
+            source.backup(destination)
+        source.close()
+        destination.close()
+    except (sqlite3.Error, OSError) as error:
+        target.unlink(missing_ok=True)
+        raise StoreError(
+            f"Could not copy the store {path} before upgrading it ({error}).",
+            "Nothing was changed. Free some disk space and start again.",
+        ) from error
+    return target
+
+
+def alembic_config(store: Store):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.set_main_option("sqlalchemy.url", store.url)
+    config.attributes["store"] = store
+    return config
+
+
+def upgrade(store: Store, revision: str = "head") -> None:
+    """Run Alembic's upgrade to ``revision`` on the store, as one transaction on SQLite."""
+    from alembic import command
+    from sqlalchemy.exc import DatabaseError, OperationalError
+
+    try:
+        command.upgrade(alembic_config(store), revision)
+    except OperationalError as error:
+        raise StoreError(
+            f"The store {store.path or store.url} could not be upgraded: {error.orig}.",
+            "Nothing was lost: the upgrade was rolled back. Check free disk space and that the "
+            "directory is writable, then start again.",
+        ) from error
+    except DatabaseError as error:
+        if store.path is not None:
+            raise damaged(store.path, error) from error
+        raise
