@@ -1,0 +1,200 @@
+"""The App: seven area screens as modes, global keys, the palette, and one handler for worker errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.reactive import reactive
+from textual.worker import Worker
+
+from coordinator_tui.config import Config
+from coordinator_tui.i18n import N_, _
+from coordinator_tui.screens.areas import (
+    FeedsScreen,
+    MailScreen,
+    NetworkScreen,
+    NoticesScreen,
+    OnboardingScreen,
+    RequestsScreen,
+)
+from coordinator_tui.screens.base import AREAS, translated
+from coordinator_tui.screens.today import TodayScreen
+from coordinator_tui.textclean import clean_line
+from store.engine import Store
+from store.errors import StoreError
+
+log = logging.getLogger(__name__)
+STARTUP_PROBE_ENV = "COORDINATOR_TUI_STARTUP_PROBE"
+
+# Textual's own binding descriptions, listed so that the catalog translates them in the footer
+# and the help screen like ours.
+TEXTUAL_BINDING_TEXTS = (
+    N_("palette"),
+    N_("Focus Next"),
+    N_("Focus Previous"),
+    N_("Copy selected text"),
+    N_("Quit"),
+)
+
+
+@dataclass
+class AppContext:
+    """What the command line hands the app: settings, the open store (or why it is not open)."""
+
+    config: Config
+    store: Store | None
+    store_label: str
+    store_error: StoreError | None = None
+    demo: bool = False
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+class ScreensProvider(Provider):
+    """The command palette's entries for going to each screen and for help."""
+
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        app = self.app
+        assert isinstance(app, CoordinatorApp)
+        commands: list[tuple[str, Callable[[], object], str]] = [
+            (
+                _("Go to: {screen}").format(screen=_(area.title)),
+                partial(app.switch_mode, area.mode),
+                _("key {key}").format(key=area.digit),
+            )
+            for area in AREAS
+        ]
+        commands.append((_("Help: all keys"), app.action_help, "?"))
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+class CoordinatorApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "coordinator-tui"
+    MODES: ClassVar[dict[str, type]] = {  # type: ignore[assignment]
+        "today": TodayScreen,
+        "mail": MailScreen,
+        "requests": RequestsScreen,
+        "notices": NoticesScreen,
+        "feeds": FeedsScreen,
+        "onboarding": OnboardingScreen,
+        "network": NetworkScreen,
+    }
+    DEFAULT_MODE = "today"
+    COMMANDS = App.COMMANDS | {ScreensProvider}
+    BINDINGS: ClassVar[list[Binding]] = [
+        *(
+            Binding(
+                area.digit,
+                f"app.switch_mode('{area.mode}')",
+                area.title,
+                id=f"app.screen.{area.mode}",
+                show=False,
+            )
+            for area in AREAS
+        ),
+        Binding("g", "go_prefix", N_("Go to"), id="app.go", tooltip=N_("g then a letter")),
+        Binding("question_mark", "help", N_("Help"), id="app.help", tooltip=N_("Every key of this screen")),
+        Binding("q", "quit", N_("Quit"), id="app.quit"),
+    ]
+
+    sync_state: reactive[str] = reactive("")
+    last_error: reactive[str] = reactive("")
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.context = context
+        self._bindings = translated(self._bindings)
+        self.store_label = context.store_label
+        self.dashboard_loaded_at: datetime | None = None
+        self._startup_marks: dict[str, float] = {}
+        self.set_reactive(
+            CoordinatorApp.sync_state,
+            _("demo data, nothing is sent") if context.demo else _("not configured"),
+        )
+        if context.config.ui.keymap:
+            self.set_keymap(context.config.ui.keymap)
+
+    @property
+    def store(self) -> Store | None:
+        return self.context.store
+
+    def now(self) -> datetime:
+        return self.context.clock()
+
+    def on_mount(self) -> None:
+        theme = self.context.config.ui.theme
+        if theme in self.available_themes:
+            self.theme = theme
+        else:
+            self.notify(
+                _("Unknown theme {theme!r} in the config; using the default.").format(theme=theme),
+                severity="warning",
+            )
+        if self.context.store_error is not None:
+            from coordinator_tui.screens.error import ErrorScreen
+
+            error = self.context.store_error
+            self.push_screen(ErrorScreen(_("The store cannot be opened"), f"{error.what}\n\n{error.todo}"))
+
+    def startup_mark(self, name: str, *, last: bool = False) -> None:
+        """For bench/startup: note when a stage was painted; after the last one, write and exit.
+
+        Active only when COORDINATOR_TUI_STARTUP_PROBE names a file.
+        """
+        probe = os.environ.get(STARTUP_PROBE_ENV)
+        if not probe:
+            return
+        self._startup_marks[name] = time.time()
+        if last:
+            marks = {"imports_done": self.context.imports_done_at, **self._startup_marks}
+            Path(probe).write_text(json.dumps(marks), encoding="utf-8")
+            self.exit(0)
+
+    def action_go_prefix(self) -> None:
+        from coordinator_tui.screens.goto import GoToScreen
+
+        def chosen(mode: str | None) -> None:
+            if mode:
+                self.switch_mode(mode)
+
+        self.push_screen(GoToScreen(), chosen)
+
+    def action_help(self) -> None:
+        from coordinator_tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def report_worker_error(self, worker: Worker[object]) -> None:
+        """The one place a failed worker is turned into words for the user."""
+        error = worker.error
+        if isinstance(error, StoreError):
+            text = str(error)
+        else:
+            text = _("{what} failed: {error}").format(what=worker.name or worker.group, error=error)
+        # The log gets the type and the worker, never message bodies or secrets.
+        log.error("worker %s failed: %s", worker.name, type(error).__name__, exc_info=error)
+        self.last_error = clean_line(text)
+        self.notify(clean_line(text, limit=300), title=_("Error"), severity="error", markup=False)

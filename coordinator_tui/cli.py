@@ -1,0 +1,209 @@
+"""The command line: run the app, demo, init, login, doctor.
+
+Imports are made inside the commands: `coordinator-tui --version` and `doctor` should not pay
+for Textual, and the app should not pay for Alembic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from coordinator_tui import APP_NAME, __version__
+
+if TYPE_CHECKING:
+    from coordinator_tui.config import Config
+    from store.engine import Store
+    from store.errors import StoreError
+
+PROCESS_STARTED = time.time()
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=APP_NAME,
+        description="The Omaolo coordinator's terminal app: mail, requests, notices, feeds, onboarding.",
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--config", metavar="PATH", help="config file (default: the user config dir)")
+    parser.add_argument("--lang", choices=["fi", "en"], help="language of the user interface")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run the app on bundled demo data (no network, no accounts)")
+    demo.add_argument("--store", metavar="PATH", help="keep the demo store in this file")
+    demo.add_argument("--build-only", action="store_true", help="build the demo store and exit")
+    demo.add_argument("--seed", type=int, default=2026, help=argparse.SUPPRESS)
+
+    init = commands.add_parser("init", help="write a commented example config")
+    init.add_argument("--force", action="store_true", help="overwrite an existing config file")
+
+    login = commands.add_parser("login", help="store a password in the system keyring")
+    login.add_argument("service", choices=["imap", "smtp"])
+
+    commands.add_parser("doctor", help="check the config, keyring and store; exit 1 on a failure")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # every file this app writes (store, logs, exports) is the user's alone
+    args = build_parser().parse_args(argv)
+    from coordinator_tui.config import ConfigError, load_config
+    from coordinator_tui.locations import config_path
+
+    path, named = config_path(args.config)
+    try:
+        config = load_config(path, must_exist=named)
+    except ConfigError as error:
+        print(error.message(), file=sys.stderr)
+        return EXIT_USAGE
+    from coordinator_tui.i18n import set_language
+
+    set_language(args.lang or config.ui.language)
+    from coordinator_tui.logs import setup_logging
+
+    setup_logging()
+    handlers = {
+        None: run_app,
+        "demo": run_demo,
+        "init": run_init,
+        "login": run_login,
+        "doctor": run_doctor,
+    }
+    return handlers[args.command](args, config, path)
+
+
+def store_url(config: Config) -> str:
+    from coordinator_tui.locations import default_store_path
+    from store.engine import url_for_path
+
+    return config.store.url or url_for_path(default_store_path())
+
+
+def store_label(store: Store | None, url: str) -> str:
+    if store is not None and store.path is not None:
+        return str(store.path)
+    return url.split("@")[-1]  # never show a password that a URL may carry
+
+
+def open_or_error(url: str) -> tuple[Store | None, StoreError | None]:
+    from store.engine import open_store
+    from store.errors import StoreError
+
+    try:
+        return open_store(url), None
+    except StoreError as error:
+        return None, error
+
+
+def print_store_error(error: StoreError) -> None:
+    print(f"{error.what}\n{error.todo}".strip(), file=sys.stderr)
+
+
+def run_app(args: argparse.Namespace, config: Config, _path: Path, *, demo: bool = False) -> int:
+    url = store_url(config)
+    store, error = open_or_error(url)
+    from coordinator_tui.app import AppContext, CoordinatorApp
+
+    context = AppContext(
+        config=config,
+        store=store,
+        store_label=store_label(store, url),
+        store_error=error,
+        demo=demo,
+        imports_done_at=time.time(),
+    )
+    result = CoordinatorApp(context).run()
+    if error is not None:
+        return EXIT_FAILURE
+    return result or EXIT_OK
+
+
+def run_demo(args: argparse.Namespace, config: Config, path: Path) -> int:
+    import tempfile
+
+    from coordinator_tui.demo import build_demo_store
+    from store.engine import open_store, url_for_path
+    from store.errors import StoreError
+
+    if args.store:
+        store_path = Path(args.store).expanduser().resolve()
+    else:
+        store_path = Path(tempfile.mkdtemp(prefix="coordinator-tui-demo-")) / "demo.sqlite"
+    is_new = not store_path.exists() or store_path.stat().st_size == 0
+    try:
+        store = open_store(url_for_path(store_path))
+        if is_new:
+            started = time.perf_counter()
+            summary = build_demo_store(store, seed=args.seed)
+            if args.build_only:
+                print(f"Demo store built in {time.perf_counter() - started:.1f} s: {store_path}")
+                print(summary.describe())
+    except StoreError as error:
+        print_store_error(error)
+        return EXIT_FAILURE
+    if args.build_only:
+        if not is_new:
+            print(f"Demo store already exists, left as it was: {store_path}")
+        return EXIT_OK
+    demo_config = config.model_copy(update={"store": config.store.model_copy(update={"url": ""})})
+    from coordinator_tui.app import AppContext, CoordinatorApp
+
+    context = AppContext(config=demo_config, store=store, store_label=str(store_path), demo=True)
+    return CoordinatorApp(context).run() or EXIT_OK
+
+
+def run_init(args: argparse.Namespace, _config: Config, path: Path) -> int:
+    from coordinator_tui.config import EXAMPLE_CONFIG
+
+    if path.exists() and not args.force:
+        print(f"{path} exists already; nothing was written. Use --force to overwrite it.", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(EXAMPLE_CONFIG, encoding="utf-8")
+    except OSError as error:
+        print(f"Cannot write {path}: {error.strerror}.", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"Wrote an example config to {path}. Edit [imap] and [smtp], then run `{APP_NAME} doctor`.")
+    return EXIT_OK
+
+
+def run_login(args: argparse.Namespace, config: Config, path: Path) -> int:
+    import getpass
+
+    from coordinator_tui.secrets import store_password
+
+    section = config.imap if args.service == "imap" else config.smtp
+    if not section.username:
+        print(
+            f"Set [{args.service}] username in {path} first; the password is stored for that user.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if not sys.stdin.isatty():
+        print("login needs a terminal to ask for the password.", file=sys.stderr)
+        return EXIT_USAGE
+    password = getpass.getpass(f"{args.service.upper()} password for {section.username}: ")
+    if not password:
+        print("No password given; nothing was stored.", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        store_password(args.service, section.username, password)
+    except RuntimeError as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"Stored the {args.service.upper()} password for {section.username} in the system keyring.")
+    return EXIT_OK
+
+
+def run_doctor(args: argparse.Namespace, config: Config, path: Path) -> int:
+    from coordinator_tui.doctor import print_report, run_checks
+
+    checks = run_checks(config, path, store_url(config))
+    print_report(checks)
+    return EXIT_FAILURE if any(check.status == "fail" for check in checks) else EXIT_OK

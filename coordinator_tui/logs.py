@@ -1,0 +1,35 @@
+"""The log file: internals for the developer, 0600, never message bodies or secrets."""
+
+from __future__ import annotations
+
+import logging
+import os
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from coordinator_tui.locations import log_dir
+
+LOG_ENV = "COORDINATOR_TUI_LOG_DIR"
+
+
+def log_path() -> Path:
+    directory = Path(os.environ[LOG_ENV]) if os.environ.get(LOG_ENV) else log_dir()
+    return directory / "coordinator-tui.log"
+
+
+def setup_logging(level: int = logging.INFO) -> Path | None:
+    """Log to a private rotating file; with no writable place, log nowhere rather than fail."""
+    path = log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    except OSError:
+        logging.getLogger().addHandler(logging.NullHandler())
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    return path

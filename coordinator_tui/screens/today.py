@@ -1,0 +1,132 @@
+"""Tänään: the morning overview — what is waiting in every area, open disruptions first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from coordinator_tui.i18n import N_, _, count_text
+from coordinator_tui.messages import DashboardLoaded
+from coordinator_tui.screens.base import AREA_BY_MODE, AreaScreen
+from coordinator_tui.textclean import clean_line
+from coordinator_tui.timefmt import day_bounds, duration, fi_date, local
+from store.queries import DashboardCounts, dashboard_counts, open_notices
+
+WEEKDAYS = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
+
+
+class TodayScreen(AreaScreen):
+    AREA = "today"
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("enter", "open_area", N_("Open"), id="today.open", show=False),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="today-body"):
+            yield Static(id="today-heading", classes="heading")
+            yield OptionList(id="today-areas")
+            yield Static(_("Open disruptions"), classes="subheading")
+            yield OptionList(id="today-notices")
+
+    def on_mount(self) -> None:
+        now = local(self.coordinator.now())
+        weekday = _(WEEKDAYS[now.weekday()])
+        self.query_one("#today-heading", Static).update(
+            Content(_("Today, {weekday} {date}").format(weekday=weekday, date=fi_date(now.date())))
+        )
+        self.query_one("#today-areas", OptionList).focus()
+        self.call_after_refresh(self.coordinator.startup_mark, "first_paint")
+
+    def action_refresh(self) -> None:
+        if self.coordinator.store is not None:
+            self.load_dashboard()
+
+    @work(thread=True, exclusive=True, group="today", exit_on_error=False)
+    def load_dashboard(self) -> None:
+        store = self.coordinator.store
+        assert store is not None
+        now = self.coordinator.now()
+        today, end_of_today = day_bounds(now)
+        counts = dashboard_counts(store, now, end_of_today, today)
+        notices = open_notices(store)
+        self.post_message(DashboardLoaded(counts, notices))
+
+    @on(DashboardLoaded)
+    def show_dashboard(self, message: DashboardLoaded) -> None:
+        areas = self.query_one("#today-areas", OptionList)
+        highlighted = areas.highlighted
+        areas.clear_options()
+        areas.add_options(
+            Option(self._area_line(mode, text), id=mode) for mode, text in self._area_texts(message.counts)
+        )
+        areas.highlighted = highlighted if highlighted is not None else 0
+        notices = self.query_one("#today-notices", OptionList)
+        notices.clear_options()
+        now = self.coordinator.now()
+        if not message.notices:
+            notices.add_option(Option(Content(_("No open disruptions")), disabled=True))
+        for notice in message.notices:
+            lasted = duration(now - notice.start_at.replace(tzinfo=notice.start_at.tzinfo or UTC))
+            line = Content.assemble(
+                (clean_line(notice.status), "bold $text-error"),
+                "  ",
+                clean_line(notice.subject),
+                "  ",
+                (_("lasted {duration}").format(duration=lasted), "$text-muted"),
+            )
+            notices.add_option(Option(line, id=f"notice-{notice.id}"))
+        self.coordinator.dashboard_loaded_at = datetime.now(UTC)
+
+    @staticmethod
+    def _area_texts(counts: DashboardCounts) -> list[tuple[str, str]]:
+        requests = ", ".join(
+            [
+                count_text("{n} untriaged", "{n} untriaged", counts.untriaged_requests),
+                count_text("{n} overdue", "{n} overdue", counts.overdue_requests),
+                count_text("{n} due today", "{n} due today", counts.due_today_requests),
+            ]
+        )
+        return [
+            ("mail", count_text("{n} unread message", "{n} unread messages", counts.unread_mail)),
+            ("requests", requests),
+            ("notices", count_text("{n} open notice", "{n} open notices", counts.open_notices)),
+            ("feeds", count_text("{n} new item", "{n} new items", counts.new_feed_items)),
+            ("onboarding", count_text("{n} task due", "{n} tasks due", counts.onboarding_due)),
+        ]
+
+    @staticmethod
+    def _area_line(mode: str, text: str) -> Content:
+        area = AREA_BY_MODE[mode]
+        return Content.assemble(
+            (f"{area.digit} ", "bold $accent"),
+            (f"{_(area.title):<18}", "bold"),
+            text,
+        )
+
+    @on(OptionList.OptionSelected, "#today-areas")
+    def open_selected_area(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.app.switch_mode(event.option.id)
+
+    def action_open_area(self) -> None:
+        areas = self.query_one("#today-areas", OptionList)
+        if areas.highlighted is not None:
+            option = areas.get_option_at_index(areas.highlighted)
+            if option.id:
+                self.app.switch_mode(option.id)
