@@ -36,7 +36,7 @@ i18n:
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k count_text:1,2 -k ngettext:1,2 -k label \
 		--no-location --sort-output --omit-header -o /tmp/coordinator_tui.pot . >/dev/null
 	$(BIN)/pybabel update -i /tmp/coordinator_tui.pot -d coordinator_tui/locale -D coordinator_tui \
-		--no-location --omit-header --no-fuzzy-matching --ignore-obsolete
+		--no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 	$(BIN)/pybabel compile -d coordinator_tui/locale -D coordinator_tui
 
 # Re-pin every dependency to what is installed now (after a deliberate upgrade).

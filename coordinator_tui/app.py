@@ -59,6 +59,7 @@ class AppContext:
     store_error: StoreError | None = None
     demo: bool = False
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    imports_done_at: float | None = None  # wall-clock time when the app's modules were loaded
 
 
 class ScreensProvider(Provider):

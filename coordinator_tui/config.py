@@ -7,7 +7,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 Security = Literal["tls", "starttls", "none"]
 
@@ -36,7 +44,7 @@ class Section(BaseModel):
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -47,7 +55,7 @@ def is_loopback(host: str) -> bool:
 class ServerSection(Section):
     host: str = ""
     """The server's host name; empty = not configured yet."""
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    port: Annotated[StrictInt, Field(ge=1, le=65535)] | None = None
     """The TCP port; the default follows from ``security``."""
     security: Security = "tls"
     """``tls`` (implicit TLS), ``starttls``, or ``none`` (only for a server on this machine)."""

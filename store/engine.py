@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import threading
@@ -56,9 +57,12 @@ def prepare_private_file(path: Path) -> None:
             "Check that the directory is writable by you, or point [store] url at another file.",
         ) from error
     except OSError as error:
+        out_of_space = error.errno in (errno.ENOSPC, errno.EDQUOT)
         raise StoreError(
             f"Cannot create the store file {path}: {error.strerror}.",
-            "Free some disk space or point [store] url at another file.",
+            "Free some disk space, or point [store] url at another file."
+            if out_of_space
+            else "Point [store] url at a file in a writable directory.",
         ) from error
 
 
@@ -144,8 +148,9 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     if path is not None:
         path = path.expanduser()
         url = url_for_path(path)
+        if path.exists():
+            check_is_sqlite(path)  # before touching the file's mode: a foreign file stays as it was
         prepare_private_file(path)
-        check_is_sqlite(path)
     store = Store(url=url, path=path)
     if migrate:
         from store.migrate import ensure_current

@@ -7,6 +7,7 @@ for importing Alembic.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from datetime import datetime
@@ -84,12 +85,7 @@ def ensure_current(store: Store) -> None:
 
 def backup_before_upgrade(path: Path, revision: str) -> Path:
     """Copy the store with SQLite's backup API (consistent even with a WAL) before changing it."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.before-{revision}-{stamp}")
-    import os
-
-    fd = os.open(target, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
-    os.close(fd)
+    target = _new_private_file(path, f"before-{revision}-{datetime.now():%Y%m%d-%H%M%S}")
     try:
         source = sqlite3.connect(path)
         destination = sqlite3.connect(target)
@@ -104,6 +100,27 @@ def backup_before_upgrade(path: Path, revision: str) -> Path:
             "Nothing was changed. Free some disk space and start again.",
         ) from error
     return target
+
+
+def _new_private_file(beside: Path, label: str) -> Path:
+    """Create ``<name>.<label>`` (or ``-2``, ``-3``, ... when taken) 0600 and return its path.
+
+    Two starts in the same second (a retry, the app and `sync`) must not fail or overwrite.
+    """
+    for attempt in range(1, 1000):
+        suffix = label if attempt == 1 else f"{label}-{attempt}"
+        target = beside.with_name(f"{beside.name}.{suffix}")
+        try:
+            os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+            return target
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise StoreError(
+                f"Could not copy the store {beside} before upgrading it: {error.strerror}.",
+                "Nothing was changed. Free some disk space and start again.",
+            ) from error
+    raise StoreError(f"Too many backups of {beside} in one second.", "Nothing was changed. Start again.")
 
 
 def alembic_config(store: Store):  # type: ignore[no-untyped-def]
@@ -131,5 +148,5 @@ def upgrade(store: Store, revision: str = "head") -> None:
         ) from error
     except DatabaseError as error:
         if store.path is not None:
-            raise damaged(store.path, error) from error
+            raise damaged(store.path, error.orig) from error
         raise

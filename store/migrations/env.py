@@ -26,16 +26,18 @@ def run_migrations_online() -> None:
         def _begin(connection):  # type: ignore[no-untyped-def]
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
-    with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=SQLModel.metadata,
-            transactional_ddl=True,
-            render_as_batch=True,  # SQLite alters tables by copy-and-move
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
+    try:
+        with engine.connect() as connection:
+            context.configure(
+                connection=connection,
+                target_metadata=SQLModel.metadata,
+                transactional_ddl=True,
+                render_as_batch=True,  # SQLite alters tables by copy-and-move
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()  # release the file (and its WAL) even when the upgrade failed
 
 
 run_migrations_online()
