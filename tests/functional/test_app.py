@@ -141,12 +141,12 @@ def expected_counts(store) -> dict[str, int]:  # type: ignore[no-untyped-def]
                 select(func.count())
                 .select_from(MailMessage)
                 .join(MailFolder)
-                .where(MailMessage.seen == False, MailFolder.role == "inbox")  # noqa: E712
+                .where(MailMessage.seen.is_(False), MailFolder.role == "inbox")
             ),
             "untriaged": count(
                 select(func.count()).where(
                     ServiceRequest.status == "uusi",
-                    ServiceRequest.merged_into_id == None,  # noqa: E711
+                    ServiceRequest.merged_into_id.is_(None),
                 )
             ),
             "overdue": count(
@@ -161,15 +161,15 @@ def expected_counts(store) -> dict[str, int]:  # type: ignore[no-untyped-def]
                     ServiceRequest.due_at < end_of_today,
                 )
             ),
-            "notices": count(select(func.count()).where(Notice.is_open == True)),  # noqa: E712
-            "feed": count(select(func.count()).where(FeedItem.read == False)),  # noqa: E712
+            "notices": count(select(func.count()).where(Notice.is_open.is_(True))),
+            "feed": count(select(func.count()).where(FeedItem.read.is_(False))),
             "onboarding": count(
                 select(func.count())
                 .select_from(ChecklistRunItem)
                 .join(ChecklistRun)
                 .where(
                     ChecklistRun.status == "open",
-                    ChecklistRunItem.done_at == None,  # noqa: E711
+                    ChecklistRunItem.done_at.is_(None),
                     ChecklistRunItem.due_on <= today,
                 )
             ),
@@ -202,8 +202,8 @@ async def test_today_counts_follow_a_change_in_the_store(demo_store, make_app) -
                 select(MailMessage)
                 .join(MailFolder)
                 .where(
-                    MailMessage.seen == False,
-                    MailFolder.role == "inbox",  # noqa: E712
+                    MailMessage.seen.is_(False),
+                    MailFolder.role == "inbox",
                 )
             ).first()
             message.seen = True
@@ -253,5 +253,5 @@ async def test_a_store_that_cannot_be_opened_shows_an_error_screen(make_app) -> 
 
 def test_fixed_now_is_a_working_morning() -> None:
     # The demo's "due today" figure depends on FIXED_NOW being before the end of the day.
-    today, end = day_bounds(FIXED_NOW)
+    _today, end = day_bounds(FIXED_NOW)
     assert end - FIXED_NOW > timedelta(hours=12)
