@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
 
     path, named = config_path(args.config)
     try:
-        config = load_config(path, must_exist=named)
+        # `init` writes the config, so a named file that does not exist yet is what it expects.
+        config = load_config(path, must_exist=named and args.command != "init")
     except ConfigError as error:
         print(error.message(), file=sys.stderr)
         return EXIT_USAGE

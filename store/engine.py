@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,10 +47,19 @@ def prepare_private_file(path: Path) -> None:
     try:
         if not parent.exists():
             parent.mkdir(parents=True, mode=0o700)
+        elif not parent.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(parent))
+        # SQLite in WAL mode writes -wal and -shm files beside the store: the directory itself
+        # must be writable, or every later write fails in the middle of the user's work.
+        if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise StoreError(
+                f"The store {path} (or its directory) is read-only.",
+                "Make the directory writable, or point [store] url at a file in a writable directory.",
+            )
         if not path.exists():
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
-        else:
+        elif stat.S_IMODE(path.stat().st_mode) != 0o600:
             os.chmod(path, 0o600)
     except PermissionError as error:
         raise StoreError(
@@ -100,12 +110,19 @@ class Store:
 
         Each call makes its own session, so it is safe to use from Textual thread workers.
         """
+        from sqlalchemy.exc import DatabaseError, IntegrityError
         from sqlmodel import Session
 
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
+            except IntegrityError:
+                session.rollback()
+                raise  # a broken rule of the data, for the caller to handle, not a store failure
+            except DatabaseError as error:
+                session.rollback()
+                raise store_error_from(error, self.path or self.url) from error
             except BaseException:
                 session.rollback()
                 raise
@@ -122,6 +139,35 @@ class Store:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def store_error_from(error: Exception, where: Path | str) -> StoreError:
+    """Words for the user for what SQLite said; the transaction was rolled back, nothing half-saved."""
+    said = str(getattr(error, "orig", None) or error)
+    lowered = said.lower()
+    if "disk is full" in lowered or "database or disk is full" in lowered:
+        return StoreError(
+            f"The disk holding the store {where} is full; the last change was not saved.",
+            "The store is as it was before the change. Free some disk space and try again.",
+        )
+    if "readonly" in lowered or "read-only" in lowered:
+        return StoreError(
+            f"The store {where} is read-only; the last change was not saved.",
+            "Make the file and its directory writable, or point [store] url at another file.",
+        )
+    if "locked" in lowered or "busy" in lowered:
+        return StoreError(
+            f"Another program kept the store {where} locked for over {BUSY_TIMEOUT_MS // 1000} s; "
+            "the last change was not saved.",
+            "Close the other coordinator-tui (or sync) and try again.",
+        )
+    if "malformed" in lowered or "not a database" in lowered:
+        return StoreError(
+            f"The store {where} is damaged ({said}).",
+            "Run `coordinator-tui doctor`; restore it from a backup (*.before-* copies are taken "
+            "before each upgrade).",
+        )
+    return StoreError(f"The store {where} refused a change: {said}.", "Nothing was half-saved.")
 
 
 def make_engine(url: str) -> Engine:
