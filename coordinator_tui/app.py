@@ -17,20 +17,12 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.worker import Worker
 
 from coordinator_tui.config import Config
 from coordinator_tui.i18n import N_, _
-from coordinator_tui.screens.areas import (
-    FeedsScreen,
-    MailScreen,
-    NetworkScreen,
-    NoticesScreen,
-    OnboardingScreen,
-    RequestsScreen,
-)
-from coordinator_tui.screens.base import AREAS, translated
-from coordinator_tui.screens.today import TodayScreen
+from coordinator_tui.screens.base import AREAS, area_screen_class, translated
 from coordinator_tui.textclean import clean_line
 from store.engine import Store
 from store.errors import StoreError
@@ -94,14 +86,9 @@ class ScreensProvider(Provider):
 class CoordinatorApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "coordinator-tui"
-    MODES: ClassVar[dict[str, type]] = {  # type: ignore[assignment]
-        "today": TodayScreen,
-        "mail": MailScreen,
-        "requests": RequestsScreen,
-        "notices": NoticesScreen,
-        "feeds": FeedsScreen,
-        "onboarding": OnboardingScreen,
-        "network": NetworkScreen,
+    # Each area's module is imported when the user first goes there, not before the first frame.
+    MODES: ClassVar[dict[str, Callable[[], Screen[None]]]] = {  # type: ignore[assignment]
+        area.mode: partial(lambda mode: area_screen_class(mode)(), area.mode) for area in AREAS
     }
     DEFAULT_MODE = "today"
     COMMANDS = App.COMMANDS | {ScreensProvider}

@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)  # every file this app writes (store, logs, exports) is the user's alone
+    # We use no pydantic plugins; looking for them reads every installed package's metadata.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     args = build_parser().parse_args(argv)
     from coordinator_tui.config import ConfigError, load_config
     from coordinator_tui.locations import config_path

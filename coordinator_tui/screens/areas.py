@@ -75,6 +75,7 @@ class OverviewScreen(AreaScreen):
                 else:
                     cells.append(plain_cell(value))
             table.add_row(*cells)
+        self.loaded_at = self.coordinator.now()
 
 
 class MailScreen(OverviewScreen):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
@@ -37,6 +38,26 @@ AREAS: tuple[Area, ...] = (
     Area("network", N_("Network"), "7", ("v", "w")),
 )
 AREA_BY_MODE = {area.mode: area for area in AREAS}
+
+# Where each area's screen class lives; imported on first use (see area_screen_class).
+_SCREEN_CLASSES = {
+    "today": ("coordinator_tui.screens.today", "TodayScreen"),
+    "mail": ("coordinator_tui.screens.areas", "MailScreen"),
+    "requests": ("coordinator_tui.screens.areas", "RequestsScreen"),
+    "notices": ("coordinator_tui.screens.areas", "NoticesScreen"),
+    "feeds": ("coordinator_tui.screens.areas", "FeedsScreen"),
+    "onboarding": ("coordinator_tui.screens.areas", "OnboardingScreen"),
+    "network": ("coordinator_tui.screens.areas", "NetworkScreen"),
+}
+
+
+def area_screen_class(mode: str) -> type[AreaScreen]:
+    import importlib
+
+    module_name, class_name = _SCREEN_CLASSES[mode]
+    screen_class = getattr(importlib.import_module(module_name), class_name)
+    assert issubclass(screen_class, AreaScreen)
+    return screen_class
 
 
 def translated(bindings: BindingsMap) -> BindingsMap:
@@ -86,6 +107,7 @@ class AreaScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._bindings = translated(self._bindings)
+        self.loaded_at: datetime | None = None  # when the screen last showed fresh data
 
     @property
     def coordinator(self) -> CoordinatorApp:

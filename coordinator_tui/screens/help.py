@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from coordinator_tui.i18n import N_, _
-from coordinator_tui.screens.base import AREA_BY_MODE, AreaScreen, translated
+from coordinator_tui.screens.base import AREAS, AreaScreen, area_screen_class, translated
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -40,12 +40,11 @@ def binding_groups(app: App[object]) -> list[tuple[str, list[tuple[str, str]]]]:
     everywhere = rows(list(app._bindings)) + rows(list(translated(AreaScreen._merge_bindings())))
     groups.append((_("Everywhere"), everywhere))
     seen.update(everywhere)
-    for mode, screen_class in app.MODES.items():
-        if not isinstance(screen_class, type) or not issubclass(screen_class, AreaScreen):
-            continue
+    for area in AREAS:
+        screen_class = area_screen_class(area.mode)
         own = [row for row in rows(list(translated(screen_class._merge_bindings()))) if row not in seen]
         if own:
-            groups.append((_(AREA_BY_MODE[mode].title), own))
+            groups.append((_(area.title), own))
     return groups
 
 

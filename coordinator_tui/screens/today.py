@@ -92,6 +92,7 @@ class TodayScreen(AreaScreen):
             )
             notices.add_option(Option(line, id=f"notice-{notice.id}"))
         self.coordinator.dashboard_loaded_at = datetime.now(UTC)
+        self.loaded_at = self.coordinator.now()
         self.call_after_refresh(self.coordinator.startup_mark, "counts_painted", last=True)
 
     @staticmethod

@@ -242,7 +242,10 @@ async def test_a_store_that_cannot_be_opened_shows_an_error_screen(make_app) -> 
     error = StoreError("The store file /x/store.sqlite is damaged.", "Restore it from a backup.")
     app = CoordinatorApp(AppContext(config=Config(), store=None, store_label="/x", store_error=error))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, ErrorScreen):
+                break
         assert isinstance(app.screen, ErrorScreen)
         text = screen_text(app)
         assert "/x/store.sqlite is damaged" in text and "Restore it from a backup" in text
