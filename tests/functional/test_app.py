@@ -24,13 +24,9 @@ from store.models import (
     ServiceRequest,
 )
 from tests.conftest import FIXED_NOW
+from tests.screen import screen_text
 
 SIZE = (120, 40)
-
-
-def screen_text(app) -> str:  # type: ignore[no-untyped-def]
-    """Everything the screen shows, as plain text (what a user would read)."""
-    return app.export_screenshot()
 
 
 async def wait_for_dashboard(pilot) -> None:  # type: ignore[no-untyped-def]
