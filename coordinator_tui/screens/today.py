@@ -17,7 +17,7 @@ from coordinator_tui.i18n import N_, _, count_text
 from coordinator_tui.messages import DashboardLoaded
 from coordinator_tui.screens.base import AREA_BY_MODE, AreaScreen
 from coordinator_tui.textclean import clean_line
-from coordinator_tui.timefmt import day_bounds, duration, fi_date, local
+from coordinator_tui.timefmt import day_bounds, duration, fi_date, fi_datetime, local
 from store.queries import DashboardCounts, dashboard_counts, open_notices
 
 WEEKDAYS = (
@@ -82,13 +82,18 @@ class TodayScreen(AreaScreen):
         if not message.notices:
             notices.add_option(Option(Content(_("No open disruptions")), disabled=True))
         for notice in message.notices:
-            lasted = duration(now - notice.start_at.replace(tzinfo=notice.start_at.tzinfo or UTC))
+            started = notice.start_at if notice.start_at.tzinfo else notice.start_at.replace(tzinfo=UTC)
+            when = (
+                _("starts {time}").format(time=fi_datetime(started))
+                if started > now
+                else _("lasted {duration}").format(duration=duration(now - started))
+            )
             line = Content.assemble(
                 (clean_line(notice.status), "bold $text-error"),
                 "  ",
                 clean_line(notice.subject),
                 "  ",
-                (_("lasted {duration}").format(duration=lasted), "$text-muted"),
+                (when, "$text-muted"),
             )
             notices.add_option(Option(line, id=f"notice-{notice.id}"))
         self.coordinator.dashboard_loaded_at = datetime.now(UTC)

@@ -13,7 +13,6 @@ from coordinator_tui.textclean import clean_line
 class StatusBar(Static):
     DEFAULT_CSS = """
     StatusBar {
-        dock: bottom;
         height: 1;
         background: $panel;
         color: $text-muted;
