@@ -113,8 +113,10 @@ def main() -> int:
     config = workdir / "config.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{args.store}"\n', encoding="utf-8")
     probe = workdir / "probe.json"
+    # A user's install has bytecode caches (pip compiles at install, Python writes them on the
+    # first run); this machine sets PYTHONDONTWRITEBYTECODE, which would time the compiler instead.
     env = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"},
         "TERM": "xterm-256color",
         "COORDINATOR_TUI_CONFIG": str(config),
         "COORDINATOR_TUI_STARTUP_PROBE": str(probe),
