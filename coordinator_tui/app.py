@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding
@@ -20,12 +20,15 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker
 
-from coordinator_tui.config import Config
 from coordinator_tui.i18n import N_, _
+from coordinator_tui.quickconfig import QuickSettings
 from coordinator_tui.screens.base import AREAS, area_screen_class, translated
 from coordinator_tui.textclean import clean_line
 from store.engine import Store
 from store.errors import StoreError
+
+if TYPE_CHECKING:
+    from coordinator_tui.config import Config
 
 log = logging.getLogger(__name__)
 STARTUP_PROBE_ENV = "COORDINATOR_TUI_STARTUP_PROBE"
@@ -45,13 +48,15 @@ TEXTUAL_BINDING_TEXTS = (
 class AppContext:
     """What the command line hands the app: settings, the open store (or why it is not open)."""
 
-    config: Config
+    settings: QuickSettings
     store: Store | None
     store_label: str
     store_error: StoreError | None = None
     demo: bool = False
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     imports_done_at: float | None = None  # wall-clock time when the app's modules were loaded
+    # The whole validated config, built when first needed (pydantic is not on the first frame's path).
+    config_loader: Callable[[], Config] | None = None
 
 
 class ScreensProvider(Provider):
@@ -122,8 +127,21 @@ class CoordinatorApp(App[int]):
             CoordinatorApp.sync_state,
             _("demo data, nothing is sent") if context.demo else _("not configured"),
         )
-        if context.config.ui.keymap:
-            self.set_keymap(context.config.ui.keymap)
+        if context.settings.keymap:
+            self.set_keymap(context.settings.keymap)
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        """The whole validated config (loaded on first use; call from a worker if it may be the first)."""
+        if self._config is None:
+            if self.context.config_loader is not None:
+                self._config = self.context.config_loader()
+            else:
+                from coordinator_tui.config import Config
+
+                self._config = Config()
+        return self._config
 
     @property
     def store(self) -> Store | None:
@@ -133,7 +151,7 @@ class CoordinatorApp(App[int]):
         return self.context.clock()
 
     def on_mount(self) -> None:
-        theme = self.context.config.ui.theme
+        theme = self.context.settings.theme
         if theme in self.available_themes:
             self.theme = theme
         else:

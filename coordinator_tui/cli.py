@@ -10,13 +10,17 @@ import argparse
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coordinator_tui import APP_NAME, __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from coordinator_tui.config import Config
+    from coordinator_tui.quickconfig import QuickSettings
     from store.engine import Store
     from store.errors import StoreError
 
@@ -54,24 +58,32 @@ def main(argv: list[str] | None = None) -> int:
     # We use no pydantic plugins; looking for them reads every installed package's metadata.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     args = build_parser().parse_args(argv)
-    from coordinator_tui.config import ConfigError, load_config
+    from coordinator_tui.i18n import set_language
     from coordinator_tui.locations import config_path
+    from coordinator_tui.logs import setup_logging
+    from coordinator_tui.quickconfig import QuickSettings, quick_settings, remember_valid
 
     path, named = config_path(args.config)
+    if args.command is None and (quick := quick_settings(path)) is not None:
+        # The same file was validated before: start without waiting for pydantic.
+        set_language(args.lang or quick.language)  # type: ignore[arg-type]
+        setup_logging()
+        return run_app(quick, partial(_load_config_or_raise, path, named))
+
+    from coordinator_tui.config import ConfigError, load_config_and_bytes
+
     try:
         # `init` writes the config, so a named file that does not exist yet is what it expects.
-        config = load_config(path, must_exist=named and args.command != "init")
+        config, data = load_config_and_bytes(path, must_exist=named and args.command != "init")
     except ConfigError as error:
         print(error.message(), file=sys.stderr)
         return EXIT_USAGE
-    from coordinator_tui.i18n import set_language
-
+    remember_valid(data)
     set_language(args.lang or config.ui.language)
-    from coordinator_tui.logs import setup_logging
-
     setup_logging()
+    if args.command is None:
+        return run_app(QuickSettings.from_config(config), lambda: config)
     handlers = {
-        None: run_app,
         "demo": run_demo,
         "init": run_init,
         "login": run_login,
@@ -80,11 +92,17 @@ def main(argv: list[str] | None = None) -> int:
     return handlers[args.command](args, config, path)
 
 
-def store_url(config: Config) -> str:
+def _load_config_or_raise(path: Path, named: bool) -> Config:
+    from coordinator_tui.config import load_config
+
+    return load_config(path, must_exist=named)
+
+
+def store_url(configured: str) -> str:
     from coordinator_tui.locations import default_store_path
     from store.engine import url_for_path
 
-    return config.store.url or url_for_path(default_store_path())
+    return configured or url_for_path(default_store_path())
 
 
 def store_label(store: Store | None, url: str) -> str:
@@ -107,18 +125,18 @@ def print_store_error(error: StoreError) -> None:
     print(f"{error.what}\n{error.todo}".strip(), file=sys.stderr)
 
 
-def run_app(args: argparse.Namespace, config: Config, _path: Path, *, demo: bool = False) -> int:
-    url = store_url(config)
+def run_app(settings: QuickSettings, config_loader: Callable[[], Config]) -> int:
+    url = store_url(settings.store_url)
     store, error = open_or_error(url)
     from coordinator_tui.app import AppContext, CoordinatorApp
 
     context = AppContext(
-        config=config,
+        settings=settings,
         store=store,
         store_label=store_label(store, url),
         store_error=error,
-        demo=demo,
         imports_done_at=time.time(),
+        config_loader=config_loader,
     )
     result = CoordinatorApp(context).run()
     if error is not None:
@@ -129,6 +147,7 @@ def run_app(args: argparse.Namespace, config: Config, _path: Path, *, demo: bool
 def run_demo(args: argparse.Namespace, config: Config, path: Path) -> int:
     import tempfile
 
+    from coordinator_tui.config import ImapSection, SmtpSection
     from coordinator_tui.demo import build_demo_store
     from store.engine import open_store, url_for_path
     from store.errors import StoreError
@@ -153,10 +172,24 @@ def run_demo(args: argparse.Namespace, config: Config, path: Path) -> int:
         if not is_new:
             print(f"Demo store already exists, left as it was: {store_path}")
         return EXIT_OK
-    demo_config = config.model_copy(update={"store": config.store.model_copy(update={"url": ""})})
+    # The demo never touches the user's store or servers: only the look and language carry over.
+    demo_config = config.model_copy(
+        update={
+            "store": config.store.model_copy(update={"url": ""}),
+            "imap": ImapSection(),
+            "smtp": SmtpSection(),
+        }
+    )
     from coordinator_tui.app import AppContext, CoordinatorApp
+    from coordinator_tui.quickconfig import QuickSettings
 
-    context = AppContext(config=demo_config, store=store, store_label=str(store_path), demo=True)
+    context = AppContext(
+        settings=QuickSettings.from_config(demo_config),
+        store=store,
+        store_label=str(store_path),
+        demo=True,
+        config_loader=lambda: demo_config,
+    )
     return CoordinatorApp(context).run() or EXIT_OK
 
 
@@ -207,6 +240,6 @@ def run_login(args: argparse.Namespace, config: Config, path: Path) -> int:
 def run_doctor(args: argparse.Namespace, config: Config, path: Path) -> int:
     from coordinator_tui.doctor import print_report, run_checks
 
-    checks = run_checks(config, path, store_url(config))
+    checks = run_checks(config, path, store_url(config.store.url))
     print_report(checks)
     return EXIT_FAILURE if any(check.status == "fail" for check in checks) else EXIT_OK

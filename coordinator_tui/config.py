@@ -182,19 +182,24 @@ def parse_config(text: str, path: Path) -> Config:
 
 def load_config(path: Path, *, must_exist: bool) -> Config:
     """Read and validate the config; a missing default config means all defaults."""
+    return load_config_and_bytes(path, must_exist=must_exist)[0]
+
+
+def load_config_and_bytes(path: Path, *, must_exist: bool) -> tuple[Config, bytes | None]:
+    """The validated config and the exact bytes it came from (None: no file, defaults)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         if must_exist:
             raise ConfigError(path, ["the file does not exist"]) from None
-        return Config()
+        return Config(), None
     except OSError as error:
         raise ConfigError(path, [f"cannot be read: {error.strerror}"]) from error
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ConfigError(path, [f"is not UTF-8 text (byte {error.start})"]) from error
-    return parse_config(text, path)
+    return parse_config(text, path), data
 
 
 EXAMPLE_CONFIG = """\

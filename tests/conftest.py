@@ -73,11 +73,14 @@ def make_app() -> Callable[..., object]:
     """Build the app on a store, with the fixed clock and a language."""
     from coordinator_tui.app import AppContext, CoordinatorApp
     from coordinator_tui.config import Config
+    from coordinator_tui.quickconfig import QuickSettings
 
     def build(store, *, language: str = "fi", demo: bool = True, config: Config | None = None):  # type: ignore[no-untyped-def]
         i18n.set_language(language)  # type: ignore[arg-type]
+        config = config or Config()
         context = AppContext(
-            config=config or Config(),
+            settings=QuickSettings.from_config(config),
+            config_loader=lambda: config,
             store=store,
             store_label="demo.sqlite",  # not the tmp path, so that snapshots are stable
             demo=demo,

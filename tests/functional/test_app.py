@@ -233,10 +233,12 @@ async def test_a_failing_worker_is_reported_and_the_app_keeps_working(demo_store
 
 async def test_a_store_that_cannot_be_opened_shows_an_error_screen(make_app) -> None:
     from coordinator_tui.app import AppContext, CoordinatorApp
-    from coordinator_tui.config import Config
+    from coordinator_tui.quickconfig import QuickSettings
 
     error = StoreError("The store file /x/store.sqlite is damaged.", "Restore it from a backup.")
-    app = CoordinatorApp(AppContext(config=Config(), store=None, store_label="/x", store_error=error))
+    app = CoordinatorApp(
+        AppContext(settings=QuickSettings(), store=None, store_label="/x", store_error=error)
+    )
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(50):
             await pilot.pause(0.02)
