@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 LOCK := requirements/lock.txt
+# A .pth path entry instead of setuptools' import-hook finder, which costs ~25 ms at every start.
+EDITABLE := --config-settings editable_mode=compat
 # Debian packages the tests need: tmux (terminal checks), Dovecot (the real IMAP server of the
 # mail tests), isync (mbsync, the peer in the IMAP benchmark), newsboat (the feed peer).
 DEBIAN_TEST_PACKAGES := tmux dovecot-imapd isync newsboat
@@ -18,12 +20,12 @@ test: install-test lint
 install: $(BIN)/coordinator-tui
 $(BIN)/coordinator-tui: pyproject.toml $(LOCK)
 	scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)"
-	$(BIN)/pip install --quiet --disable-pip-version-check -c $(LOCK) -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check -c $(LOCK) -e . $(EDITABLE)
 	@touch $@
 
 install-test: install
 	scripts/ensure-debian-packages.sh $(DEBIAN_TEST_PACKAGES)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[test]' $(EDITABLE)
 
 lint:
 	$(BIN)/ruff check .

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from coordinator_tui.locations import log_dir
 
 LOG_ENV = "COORDINATOR_TUI_LOG_DIR"
+MAX_BYTES = 1_000_000
 
 
 def log_path() -> Path:
@@ -22,9 +22,13 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
     path = log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Rotate once at start-up rather than with logging.handlers, whose import (socket, ssl,
+        # pickle) costs more of the start-up than the app's whole log ever will.
+        if path.exists() and path.stat().st_size > MAX_BYTES:
+            os.replace(path, path.with_suffix(".log.1"))
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+        handler = logging.FileHandler(path, encoding="utf-8")
     except OSError:
         logging.getLogger().addHandler(logging.NullHandler())
         return None

@@ -9,15 +9,18 @@ assigned here, then written with :func:`store.bulk.insert_rows` in one transacti
 from __future__ import annotations
 
 import json
+import queue
 import random
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from operator import itemgetter
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from coordinator_tui.demo import data
-from store.bulk import insert_rows
+from store.bulk import execute_prepared, prepare_insert, update_rows
 from store.errors import StoreError
 from store.models import (
     ChecklistRun,
@@ -44,7 +47,7 @@ from store.models import (
     Unit,
     UnitService,
 )
-from store.vocabulary import REQUEST_STATUSES
+from store.vocabulary import CLOCK_RUNNING_STATUSES, REQUEST_STATUSES
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
@@ -89,6 +92,14 @@ INSERT_ORDER: tuple[type[Any], ...] = (
 )
 
 Row = dict[str, Any]
+
+FOLDERS = (("INBOX", "inbox"), ("Sent", "sent"), ("Archive", "archive"), ("Trash", "trash"))
+# Rows are handed to the writer in batches of about this many requests or messages, so that
+# writing overlaps drawing.
+REQUESTS_PER_FLUSH = 1000
+MESSAGES_PER_FLUSH = 5000
+# Working days from triage to the due time, by priority; untriaged requests get a day for triage.
+WORKING_DAYS_TO_DUE = {None: 1, 2: 1, 3: 3, 4: 10}
 
 
 @dataclass(frozen=True)
@@ -166,28 +177,99 @@ def build_demo_store(
     elif now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
     now = now.astimezone(UTC)
+    refuse_a_store_with_data(store)
+    writer = BackgroundWriter(store)
     # A seeded generator is the point here: demo rows, not secrets.
-    demo = DemoBuilder(random.Random(seed), now, scale or DemoScale())  # noqa: S311
-    demo.build(hostile=hostile)
-    with store.session() as session:
-        refuse_a_store_with_data(session, store)
-        for model in INSERT_ORDER:
-            insert_rows(session, model, demo.rows[model])
+    demo = DemoBuilder(random.Random(seed), now, scale or DemoScale(), sink=writer)  # noqa: S311
+    try:
+        demo.build(hostile=hostile)
+    except BaseException:
+        writer.abandon()
+        raise
+    writer.finish()
     return DemoSummary(
         seed=seed, now=now, counts={model.__tablename__: len(demo.rows[model]) for model in INSERT_ORDER}
     )
 
 
-def refuse_a_store_with_data(session: Any, store: Any) -> None:
+def refuse_a_store_with_data(store: Any) -> None:
     from sqlalchemy import text
 
-    for table in ("unit", "person", "mail_message", "service_request", "feed", "notice"):
-        if session.connection().execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() is not None:
-            where = store.path or store.url
-            raise StoreError(
-                f"The store {where} already has data; the demo fills only a new, empty store.",
-                "Nothing was changed. Build the demo into a new file.",
-            )
+    with store.session() as session:
+        for table in ("unit", "person", "mail_message", "service_request", "feed", "notice"):
+            if session.connection().execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() is not None:
+                raise StoreError(
+                    f"The store {store.path or store.url} already has data; the demo fills only a new, "
+                    "empty store.",
+                    "Nothing was changed. Build the demo into a new file.",
+                )
+
+
+class RowSink(Protocol):
+    """Where the builder hands finished rows: inserts in foreign-key order, then updates by id."""
+
+    def insert(self, model: type[Any], rows: list[Row]) -> None: ...
+
+    def update(self, model: type[Any], rows: list[Row]) -> None: ...
+
+
+class BackgroundWriter:
+    """Writes batches of rows on its own thread, in the order given, all in one transaction.
+
+    The caller's thread prepares each batch (pure Python: values bound to multi-row statements);
+    this thread executes them. SQLite inserts the rows and runs the search triggers without
+    holding the GIL, so on two cores the demo draws the next rows while the last ones are written.
+    """
+
+    _ABANDON = object()
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.dialect = store.engine.dialect
+        self.batches: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self.run, name="demo-writer", daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        try:
+            with self.store.session() as session:
+                for batch in iter(self.batches.get, None):
+                    if batch is self._ABANDON:
+                        raise _Abandoned
+                    write, *arguments = batch
+                    write(session, *arguments)
+        except _Abandoned:
+            pass  # the session rolled back; the builder's own error is what the caller sees
+        except BaseException as error:
+            self.error = error
+
+    def insert(self, model: type[Any], rows: list[Row]) -> None:
+        self.put(execute_prepared, prepare_insert(self.dialect, model, rows))
+
+    def update(self, model: type[Any], rows: list[Row]) -> None:
+        self.put(update_rows, model, rows)
+
+    def put(self, write: Callable[..., None], *arguments: Any) -> None:
+        if self.error is not None:
+            self.finish()  # raises the writer's error, so drawing stops at once
+        self.batches.put((write, *arguments))
+
+    def finish(self) -> None:
+        """Wait for the last batch and commit; raises what went wrong in the writer."""
+        self.batches.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abandon(self) -> None:
+        """Roll back whatever was written (the builder failed)."""
+        self.batches.put(self._ABANDON)
+        self.thread.join()
+
+
+class _Abandoned(Exception):
+    pass
 
 
 # --- Time, the county's way ----------------------------------------------------------------------
@@ -206,6 +288,10 @@ def add_working_days(day: date, count: int) -> date:
     """``day`` moved by ``count`` working days (Monday to Friday); negative counts go back."""
     step = 1 if count >= 0 else -1
     remaining = abs(count)
+    if day.weekday() < 5:
+        # From a working day, every five working days are exactly one week.
+        weeks, remaining = divmod(remaining, 5)
+        day += timedelta(weeks=weeks * step)
     while remaining:
         day += timedelta(days=step)
         if day.weekday() < 5:
@@ -222,7 +308,7 @@ def ascii_fold(name: str) -> str:
 
 
 def plain_snippet(body: str) -> str:
-    return " ".join(body.split())[:100]
+    return " ".join(body[:200].split())[:100]
 
 
 def json_list(values: Sequence[Any]) -> str:
@@ -384,8 +470,15 @@ class RequestStory:
 class DemoBuilder:
     """Draws every row of the demo in memory; :func:`build_demo_store` writes them."""
 
-    def __init__(self, rng: random.Random, now: datetime, scale: DemoScale) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        now: datetime,
+        scale: DemoScale,
+        sink: RowSink | None = None,
+    ) -> None:
         self.rng = rng
+        self.sink = sink
         self.now = now
         self.scale = scale
         self.today = now.astimezone(HELSINKI).date()
@@ -393,19 +486,19 @@ class DemoBuilder:
             UTC
         )
         self.rows: dict[type[Any], list[Row]] = {model: [] for model in INSERT_ORDER}
-        self.folder_ids: dict[str, int] = {}
-        self.message_rows: list[Row] = []
-        # (mail row, file name, content type, size): attachments wait for their message's id.
-        self.attachments: list[tuple[Row, str, str, int]] = []
-        # (request id, mail row, reason): links wait for the message's id.
-        self.request_mail: list[tuple[int, Row, str]] = []
+        self.has_id = {model: "id" in model.__table__.c for model in INSERT_ORDER}
+        self.signatures: dict[int, str] = {}
+        self.flushed = dict.fromkeys(INSERT_ORDER, 0)
+        self.folder_ids = {role: number for number, (_name, role) in enumerate(FOLDERS, start=1)}
+        self.next_uid = dict.fromkeys(self.folder_ids.values(), 1)
 
     # --- helpers that draw ---
 
     def add(self, model: type[Any], row: Row) -> Row:
+        """Keep ``row`` for ``model``'s table, numbering it (in place) if the table has ids."""
         table = self.rows[model]
-        if "id" in model.__table__.c and "id" not in row:
-            row = {"id": len(table) + 1, **row}
+        if self.has_id[model] and "id" not in row:
+            row["id"] = len(table) + 1
         table.append(row)
         return row
 
@@ -440,7 +533,7 @@ class DemoBuilder:
         return moment + min(step, room)
 
     def message_id(self, moment: datetime, domain: str) -> str:
-        return f"<{moment:%Y%m%d%H%M%S}.{self.rng.getrandbits(40):010x}@{domain}>"
+        return f"<{int(moment.timestamp())}.{self.rng.getrandbits(40):010x}@{domain}>"
 
     # --- the build ---
 
@@ -450,14 +543,28 @@ class DemoBuilder:
         self.build_lists()
         self.build_folders()
         self.build_notices()
-        self.build_requests()
-        self.build_other_mail(self.scale.messages - len(self.message_rows))
+        self.flush()
+        self.build_requests()  # these two flush as they go
+        self.build_other_mail(self.scale.messages - len(self.rows[MailMessage]))
         if hostile:
             self.build_hostile()
-        self.number_the_mail()
         self.build_feeds(hostile=hostile)
         self.build_checklists(hostile=hostile)
         self.build_meetings()
+        self.flush()
+        self.count_the_uids()
+
+    def flush(self) -> None:
+        """Hand the rows drawn since the last flush to the sink, parents before children.
+
+        A row handed over is final: nothing changes it afterwards, since it may be written already.
+        """
+        for model in INSERT_ORDER:
+            table, start = self.rows[model], self.flushed[model]
+            if len(table) > start:
+                if self.sink is not None:
+                    self.sink.insert(model, table[start:])
+                self.flushed[model] = len(table)
 
     # --- the network ---
 
@@ -652,10 +759,12 @@ class DemoBuilder:
         ]
 
     def build_folders(self) -> None:
-        for name, role in (("INBOX", "inbox"), ("Sent", "sent"), ("Archive", "archive"), ("Trash", "trash")):
-            folder = self.add(
+        """The folders, before their messages; :meth:`count_the_uids` sets their UID counters."""
+        for name, role in FOLDERS:
+            self.add(
                 MailFolder,
                 {
+                    "id": self.folder_ids[role],
                     "name": name,
                     "role": role,
                     "uidvalidity": 1_600_000_000 + self.rng.randint(0, 99_999_999),
@@ -666,7 +775,15 @@ class DemoBuilder:
                     "last_error": "",
                 },
             )
-            self.folder_ids[role] = folder["id"]
+
+    def count_the_uids(self) -> None:
+        """Each folder's next UID, known once every message is drawn (the rows stay as handed over)."""
+        counters = [
+            {"id": folder_id, "uidnext": next_uid, "highest_uid": next_uid - 1}
+            for folder_id, next_uid in self.next_uid.items()
+        ]
+        if self.sink is not None:
+            self.sink.update(MailFolder, counters)
 
     # --- mail ---
 
@@ -696,9 +813,12 @@ class DemoBuilder:
             in_reply_to, references = thread.chain[-1], thread.references
             thread.chain.append(message_id)
         size = len(body) + len(subject) + 1100
+        folder_id = self.folder_ids[role]
+        uid = self.next_uid[folder_id]
+        self.next_uid[folder_id] = uid + 1
         row = {
-            "folder_id": self.folder_ids[role],
-            "uid": 0,
+            "folder_id": folder_id,
+            "uid": uid,
             "message_id": message_id,
             "in_reply_to": in_reply_to,
             "references": references,
@@ -719,14 +839,22 @@ class DemoBuilder:
             "parse_note": "",
             "modseq": None,
         }
-        for kind in attachments:
+        self.add(MailMessage, row)
+        # Part 1 is the text; attachments follow as parts 2, 3, ...
+        for part, kind in enumerate(attachments, start=2):
             filename, content_type, typical = data.ATTACHMENT_KINDS[kind]
             attachment_size = int(typical * self.rng.uniform(0.5, 1.5))
-            self.attachments.append(
-                (row, filename.format(**(attachment_values or {})), content_type, attachment_size)
+            self.add(
+                MailAttachment,
+                {
+                    "message_id": row["id"],
+                    "part": str(part),
+                    "filename": filename.format(**(attachment_values or {})),
+                    "content_type": content_type,
+                    "size": attachment_size,
+                },
             )
             row["size"] += attachment_size * 4 // 3  # base64
-        self.message_rows.append(row)
         return row, thread
 
     def placement(
@@ -749,10 +877,15 @@ class DemoBuilder:
         return person["name"], person["email"]
 
     def signature(self, person: Row) -> str:
-        role = json.loads(person["roles"])[0]
-        unit = self.unit_by_id.get(person["unit_id"])
-        place = unit["name"] if unit else "Pohjois-Pohjanmaan hyvinvointialue"
-        return f"{person['name']}\n{role[0].upper()}{role[1:]}, {place}"
+        signature = self.signatures.get(person["id"])
+        if signature is None:
+            role = json.loads(person["roles"])[0]
+            unit = self.unit_by_id.get(person["unit_id"])
+            place = unit["name"] if unit else "Pohjois-Pohjanmaan hyvinvointialue"
+            signature = self.signatures[person["id"]] = (
+                f"{person['name']}\n{role[0].upper()}{role[1:]}, {place}"
+            )
+        return signature
 
     def letter(self, person: Row | None, lines: Sequence[str], **values: str) -> str:
         text = " ".join(line.format(**values) for line in lines)
@@ -1037,6 +1170,11 @@ class DemoBuilder:
         created.sort()
         statuses = [self.status_for_age(self.now - moment) for moment in created]
         self.ensure_every_status(statuses)
+        # The Today screen's due-today and overdue figures are never zero in the demo: the two
+        # newest requests whose clock runs fall due today, the oldest one is overdue.
+        running = [index for index, status in enumerate(statuses) if status in CLOCK_RUNNING_STATUSES]
+        due_today = set(running[-2:])
+        overdue = set(running[:1])
         # Thread lengths average about 2.6 messages; leave room for the mailbox's other mail.
         mail_share = min(1.0, 0.6 * self.scale.messages / (2.6 * count)) if count else 0.0
         topics_by_category: dict[str, list[tuple[str, str, list[str]]]] = {}
@@ -1061,8 +1199,11 @@ class DemoBuilder:
                 status=status,
                 topic=topic,
                 with_mail=rng.random() < mail_share,
+                due_today=index in due_today,
+                overdue=index in overdue,
             )
-        self.ensure_due_today_and_overdue()
+            if (index + 1) % REQUESTS_PER_FLUSH == 0:
+                self.flush()
 
     def status_for_age(self, age: timedelta) -> str:
         days = age.total_seconds() / 86400
@@ -1097,6 +1238,8 @@ class DemoBuilder:
         status: str,
         topic: tuple[str, str, list[str]],
         with_mail: bool,
+        due_today: bool = False,
+        overdue: bool = False,
     ) -> None:
         """One request and its history: triage, replies, escalation, resolution, as its status needs."""
         rng = self.rng
@@ -1215,36 +1358,40 @@ class DemoBuilder:
                     story.event(last, "merged", text=f"Yhdistetty pyyntöön {duplicate_of['reference']}")
         if status != "uusi":
             story.add_notes(created, self.scale.events_per_request)
-        events = sorted(story.events, key=lambda event: event["at"])
+        if due_today or overdue:
+            moved = self.after(max(event["at"] for event in story.events), timedelta(minutes=30))
+            if due_today:
+                new_due = self.now + (self.end_of_today - self.now) * rng.uniform(0.3, 0.9)
+            else:
+                new_due = created + (self.now - created) / 2
+            story.event(moved, "change", "due_at", row["due_at"].isoformat(), new_due.isoformat())
+            row["due_at"] = new_due
+        events = story.events
+        events.sort(key=itemgetter("at"))
         row["updated_at"] = events[-1]["at"]
         row["version"] = 1 + sum(1 for event in events if event["kind"] in ("change", "merged"))
         self.add(ServiceRequest, row)
-        for event in events:
-            self.add(RequestEvent, event)
+        history = self.rows[RequestEvent]
+        for number, event in enumerate(events, start=len(history) + 1):
+            event["id"] = number
+        history.extend(events)
         for mail_row, reason in story.links:
-            self.request_mail.append((story.request_id, mail_row, reason))
+            self.add(
+                RequestMail,
+                {
+                    "request_id": story.request_id,
+                    "mail_message_id": mail_row["id"],
+                    "reason": reason,
+                    "linked_at": mail_row["date"],
+                },
+            )
 
     def due(self, start: datetime, priority: int | None) -> datetime:
         """A due time from a start and a priority: 1 in four hours, else by the end of office hours."""
         if priority == 1:
             return start + timedelta(hours=4)
-        working_days = {None: 1, 2: 1, 3: 3, 4: 10}[priority]
+        working_days = WORKING_DAYS_TO_DUE[priority]
         return at_local(add_working_days(start.astimezone(HELSINKI).date(), working_days), 15)
-
-    def ensure_due_today_and_overdue(self) -> None:
-        """The Today screen's due-today and overdue figures are never zero in the demo."""
-        running = ("uusi", "käsittelyssä", "odottaa DigiFinlandia")
-        open_requests = [
-            r for r in self.rows[ServiceRequest] if r["status"] in running and r["merged_into_id"] is None
-        ]
-        if not open_requests:
-            return
-        if not any(self.now <= r["due_at"] < self.end_of_today for r in open_requests):
-            for request in open_requests[-2:]:
-                request["due_at"] = self.now + (self.end_of_today - self.now) * self.rng.uniform(0.3, 0.9)
-        if not any(r["due_at"] < self.now for r in open_requests):
-            oldest = open_requests[0]
-            oldest["due_at"] = oldest["created_at"] + (self.now - oldest["created_at"]) / 2
 
     # --- the rest of the shared mailbox ---
 
@@ -1260,9 +1407,14 @@ class DemoBuilder:
         ]
         makers = [maker for maker, _weight in kinds]
         weights = [weight for _maker, weight in kinds]
+        unflushed = 0
         while budget > 0:
-            maker = self.rng.choices(makers, weights)[0]
-            budget -= maker(budget)
+            written = self.rng.choices(makers, weights)[0](budget)
+            budget -= written
+            unflushed += written
+            if unflushed >= MESSAGES_PER_FLUSH:
+                self.flush()
+                unflushed = 0
 
     def scheduled_mail(self, budget: int) -> int:
         """A newsletter every Thursday, a release every four weeks with its maintenance break announced
@@ -1524,47 +1676,6 @@ class DemoBuilder:
             seen=seen,
         )
         return 1
-
-    def number_the_mail(self) -> None:
-        """Ids in date order, UIDs per folder in date order, then the rows that point at messages."""
-        ordered = sorted(enumerate(self.message_rows), key=lambda pair: (pair[1]["date"], pair[0]))
-        next_uid = dict.fromkeys(self.folder_ids.values(), 1)
-        messages = self.rows[MailMessage]
-        for new_id, (_index, row) in enumerate(ordered, start=1):
-            row["id"] = new_id
-            row["uid"] = next_uid[row["folder_id"]]
-            next_uid[row["folder_id"]] += 1
-            messages.append(row)
-        for folder in self.rows[MailFolder]:
-            folder["uidnext"] = next_uid[folder["id"]]
-            folder["highest_uid"] = next_uid[folder["id"]] - 1
-        parts_so_far: dict[int, int] = {}
-        for row, filename, content_type, size in self.attachments:
-            # Part 1 is the text; attachments follow as parts 2, 3, ...
-            part = parts_so_far[row["id"]] = parts_so_far.get(row["id"], 1) + 1
-            self.add(
-                MailAttachment,
-                {
-                    "message_id": row["id"],
-                    "part": str(part),
-                    "filename": filename,
-                    "content_type": content_type,
-                    "size": size,
-                },
-            )
-        seen_links: set[tuple[int, int]] = set()
-        for request_id, row, reason in self.request_mail:
-            if (request_id, row["id"]) not in seen_links:
-                seen_links.add((request_id, row["id"]))
-                self.add(
-                    RequestMail,
-                    {
-                        "request_id": request_id,
-                        "mail_message_id": row["id"],
-                        "reason": reason,
-                        "linked_at": row["date"],
-                    },
-                )
 
     # --- feeds ---
 
