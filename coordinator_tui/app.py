@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from store.errors import StoreError
 
 if TYPE_CHECKING:
     from coordinator_tui.config import Config
+    from coordinator_tui.secrets import Kind, Secret
 
 log = logging.getLogger(__name__)
 STARTUP_PROBE_ENV = "COORDINATOR_TUI_STARTUP_PROBE"
@@ -192,6 +194,38 @@ class CoordinatorApp(App[int]):
         from coordinator_tui.screens.help import HelpScreen
 
         self.push_screen(HelpScreen())
+
+    def password_from_worker(self, kind: Kind, username: str) -> Secret | None:
+        """The password for ``kind`` (environment, keyring, memory, or asked in a modal).
+
+        Call from a thread worker: it waits while the user types. A headless machine with no
+        keyring still works; the modal says the answer is kept in memory for this run only.
+        """
+        from coordinator_tui.screens.password import PasswordScreen
+        from coordinator_tui.secrets import keyring_available, resolve_password
+
+        def ask(prompt: str) -> str | None:
+            available, why = keyring_available()
+            notice = (
+                ""
+                if available
+                else _("No keyring ({why}): kept in memory for this run only.").format(why=why)
+            )
+            answered = threading.Event()
+            answer: list[str | None] = [None]
+
+            def done(value: str | None) -> None:
+                answer[0] = value
+                answered.set()
+
+            self.call_from_thread(self.push_screen, PasswordScreen(prompt, notice), done)
+            answered.wait()
+            return answer[0]
+
+        secret = resolve_password(kind, username, prompt=ask)
+        if secret is not None and secret.notice:
+            self.call_from_thread(self.notify, secret.notice, markup=False)
+        return secret
 
     def report_worker_error(self, worker: Worker[object]) -> None:
         """The one place a failed worker is turned into words for the user."""

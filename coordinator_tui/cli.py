@@ -7,6 +7,7 @@ for Textual, and the app should not pay for Alembic.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from store.engine import Store
     from store.errors import StoreError
 
-PROCESS_STARTED = time.time()
+log = logging.getLogger("coordinator_tui.cli")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         # The same file was validated before: start without waiting for pydantic.
         set_language(args.lang or quick.language)  # type: ignore[arg-type]
         setup_logging()
+        log.info("%s %s starting the app (config validated before: %s)", APP_NAME, __version__, path)
         return run_app(quick, partial(_load_config_or_raise, path, named))
 
     from coordinator_tui.config import ConfigError, load_config_and_bytes
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     remember_valid(data)
     set_language(args.lang or config.ui.language)
     setup_logging()
+    log.info("%s %s: %s (config %s)", APP_NAME, __version__, args.command or "app", path)
     if args.command is None:
         return run_app(QuickSettings.from_config(config), lambda: config)
     handlers = {
@@ -233,6 +236,7 @@ def run_login(args: argparse.Namespace, config: Config, path: Path) -> int:
     except RuntimeError as error:
         print(str(error), file=sys.stderr)
         return EXIT_FAILURE
+    log.info("stored the %s password for %s in the keyring", args.service, section.username)
     print(f"Stored the {args.service.upper()} password for {section.username} in the system keyring.")
     return EXIT_OK
 

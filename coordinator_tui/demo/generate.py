@@ -1,10 +1,4 @@
-"""Build a deterministic, realistic Finnish demo store: the network, six months of mail, requests, feeds,
-notices and onboarding, all relative to one moment ``now``.
-
-Everything is drawn from one ``random.Random(seed)`` in a fixed order and every time is computed from
-``now``, so the same seed and ``now`` give byte-identical rows. Rows are built as plain dicts with ids
-assigned here, then written with :func:`store.bulk.insert_rows` in one transaction.
-"""
+"""Deterministic Finnish demo data: a county's Omaolo network and half a year of its work, relative to now."""
 
 from __future__ import annotations
 
@@ -98,6 +92,8 @@ FOLDERS = (("INBOX", "inbox"), ("Sent", "sent"), ("Archive", "archive"), ("Trash
 # writing overlaps drawing.
 REQUESTS_PER_FLUSH = 1000
 MESSAGES_PER_FLUSH = 5000
+# A request's mail thread has about this many messages (measured on the default demo).
+MESSAGES_PER_REQUEST = 4.4
 # Working days from triage to the due time, by priority; untriaged requests get a day for triage.
 WORKING_DAYS_TO_DUE = {None: 1, 2: 1, 3: 3, 4: 10}
 
@@ -405,7 +401,7 @@ class RequestStory:
             attachments=attachments,
         )
         self.last_received = row
-        # The first message made the request by hand; replies found it by In-Reply-To.
+        # The first message was made into the request (a link by hand); replies find it by In-Reply-To.
         self.links.append((row, "manual" if root else "header"))
         if not root:
             self.event(at, "mail_in", text=plain_snippet(body))
@@ -417,7 +413,7 @@ class RequestStory:
         demo = self.demo
         replies = data.SOLUTIONS[self.category] if kind == "solution" else data.COORDINATOR_REPLIES[kind]
         text = demo.pick(replies).format(reference=self.reference, **values)
-        body = demo.coordinator_letter(text, self.requester)
+        body = demo.coordinator_letter(text, self.requester, self.coordinator)
         if self.last_received is not None:
             self.last_received["answered"] = True
         row, self.thread = demo.mail(
@@ -468,7 +464,11 @@ class RequestStory:
 
 
 class DemoBuilder:
-    """Draws every row of the demo in memory; :func:`build_demo_store` writes them."""
+    """Draws every row of the demo as a plain dict, with ids assigned here, and hands them to a sink.
+
+    Everything comes from one ``random.Random(seed)`` in a fixed order and every time is computed
+    from ``now``, so the same seed and ``now`` give byte-identical rows.
+    """
 
     def __init__(
         self,
@@ -482,6 +482,8 @@ class DemoBuilder:
         self.now = now
         self.scale = scale
         self.today = now.astimezone(HELSINKI).date()
+        # Ordinary rows end a few minutes before now, so that hostile rows are always the newest.
+        self.horizon = now - timedelta(minutes=3)
         self.end_of_today = datetime.combine(self.today + timedelta(days=1), time(0), HELSINKI).astimezone(
             UTC
         )
@@ -502,9 +504,6 @@ class DemoBuilder:
         table.append(row)
         return row
 
-    def chance(self, probability: float) -> bool:
-        return self.rng.random() < probability
-
     def pick(self, values: Sequence[Any]) -> Any:
         return values[int(self.rng.random() * len(values))]
 
@@ -522,13 +521,13 @@ class DemoBuilder:
         else:
             minutes = int(rng.uniform(16 * 60 + 30, 22 * 60))
         moment = at_local(day, minutes // 60, minutes % 60, int(rng.random() * 60))
-        if moment >= self.now:
-            moment = self.now - timedelta(seconds=rng.uniform(60, 3 * 3600))
+        if moment >= self.horizon:
+            moment = self.horizon - timedelta(seconds=rng.uniform(60, 3 * 3600))
         return moment
 
     def after(self, moment: datetime, typical: timedelta) -> datetime:
-        """A later moment about ``typical`` after ``moment``, always before now."""
-        room = (self.now - moment) * 0.7
+        """About ``typical`` after ``moment`` but before the horizon (``moment`` itself if past it)."""
+        room = max((self.horizon - moment) * 0.7, timedelta(0))
         step = typical * self.rng.uniform(0.3, 1.7)
         return moment + min(step, room)
 
@@ -583,11 +582,14 @@ class DemoBuilder:
             shares = data.SERVICE_SHARE[kind]
             services = [service for service in data.SERVICES if rng.random() < shares[service]]
             first_deployed = self.today - timedelta(days=rng.randint(260, 1000))
+            # Later services follow within months, but none in the last weeks: the two fresh
+            # deployments below are the only ones with a first cooperation meeting ahead.
+            settled_by = self.today - timedelta(days=60)
             for position, service in enumerate(services):
                 deployed = first_deployed + timedelta(days=position * rng.randint(0, 90))
                 self.add(
                     UnitService,
-                    {"unit_id": unit["id"], "service": service, "deployed_on": min(deployed, self.today)},
+                    {"unit_id": unit["id"], "service": service, "deployed_on": min(deployed, settled_by)},
                 )
             if index in (3, 7):
                 # Two fresh deployments, so that a first cooperation meeting is coming up.
@@ -676,8 +678,9 @@ class DemoBuilder:
             person["email"] = self.unique_email(ascii_fold(first), ascii_fold(last), used_emails)
             person["language"] = "sv"
         self.active_people = [p for p in self.rows[Person] if p["active"]]
+        not_started = {person["id"] for person in self.newcomers[1:2]}
         self.requesters = [
-            p for p in self.active_people if p["unit_id"] is not None and p not in self.newcomers[1:2]
+            p for p in self.active_people if p["unit_id"] is not None and p["id"] not in not_started
         ]
         self.unit_by_id = {unit["id"]: unit for unit in self.rows[Unit]}
 
@@ -738,11 +741,11 @@ class DemoBuilder:
                 "created_at": created,
             },
         )
-        not_yet_added = self.newcomers[1:2]
+        not_yet_added = {person["id"] for person in self.newcomers[1:2]}  # starts next week
         for person in self.active_people:
             if self.has_role(person, "tuotevastaava"):
                 self.add(ListMember, {"list_id": product_owners["id"], "person_id": person["id"]})
-            if person not in not_yet_added and any(
+            if person["id"] not in not_yet_added and any(
                 self.has_role(person, role) for role in ("vastuukäyttäjä", "esihenkilö", "Omaolovastaava")
             ):
                 self.add(ListMember, {"list_id": self.notice_list["id"], "person_id": person["id"]})
@@ -799,7 +802,6 @@ class DemoBuilder:
         thread: Thread | None = None,
         seen: bool = True,
         flagged: bool = False,
-        cc: str = "",
         attachments: Sequence[str] = (),
         attachment_values: dict[str, str] | None = None,
     ) -> tuple[Row, Thread]:
@@ -816,7 +818,7 @@ class DemoBuilder:
         folder_id = self.folder_ids[role]
         uid = self.next_uid[folder_id]
         self.next_uid[folder_id] = uid + 1
-        row = {
+        row: Row = {
             "folder_id": folder_id,
             "uid": uid,
             "message_id": message_id,
@@ -827,7 +829,7 @@ class DemoBuilder:
             "from_name": name,
             "from_addr": address,
             "to_addrs": to,
-            "cc_addrs": cc,
+            "cc_addrs": "",
             "date": moment,
             "seen": seen,
             "flagged": flagged,
@@ -857,15 +859,13 @@ class DemoBuilder:
             row["size"] += attachment_size * 4 // 3  # base64
         return row, thread
 
-    def placement(
-        self, moment: datetime, *, handled: bool = True, trash_share: float = 0.0
-    ) -> tuple[str, bool]:
+    def placement(self, moment: datetime, *, trash_share: float = 0.0) -> tuple[str, bool]:
         """The folder of a received message and whether it has been read, from its age."""
         rng = self.rng
         age_days = (self.now - moment).total_seconds() / 86400
         if trash_share and rng.random() < trash_share:
             return "trash", True
-        if handled and age_days > 21 and rng.random() < 0.75:
+        if age_days > 21 and rng.random() < 0.75:
             return "archive", True
         if age_days < 3:
             return "inbox", rng.random() < 0.3
@@ -893,11 +893,10 @@ class DemoBuilder:
         signature = self.signature(person) if person else data.SHARED_MAILBOX_NAME
         return f"{self.pick(data.GREETINGS)}\n\n{text}\n\n{closing}\n{signature}"
 
-    def coordinator_letter(self, text: str, person: Row | None) -> str:
+    def coordinator_letter(self, text: str, person: Row | None, signer: str = data.COORDINATORS[0]) -> str:
         greeting = f"Hei {person['name'].split(' ')[0]}," if person else "Hei,"
-        coordinator = self.pick(data.COORDINATORS)
         return (
-            f"{greeting}\n\n{text}\n\nYstävällisin terveisin\n{coordinator}\n"
+            f"{greeting}\n\n{text}\n\nYstävällisin terveisin\n{signer}\n"
             f"Omaolo-koordinaattori, Pohjois-Pohjanmaan hyvinvointialue\n{data.SHARED_MAILBOX}"
         )
 
@@ -1066,7 +1065,8 @@ class DemoBuilder:
             },
         )
         first_id = ""
-        for number, (status, sent_at, body, changes) in enumerate(versions, start=1):
+        for number, (status, sent_at, status_line, changes) in enumerate(versions, start=1):
+            body = f"{status_line}\n\n{text_fi}"  # every version carries the whole notice
             message_id = (
                 f"<notice-{notice['id']}-{number}.{self.rng.getrandbits(32):08x}@{data.COUNTY_DOMAIN}>"
             )
@@ -1175,8 +1175,9 @@ class DemoBuilder:
         running = [index for index, status in enumerate(statuses) if status in CLOCK_RUNNING_STATUSES]
         due_today = set(running[-2:])
         overdue = set(running[:1])
-        # Thread lengths average about 2.6 messages; leave room for the mailbox's other mail.
-        mail_share = min(1.0, 0.6 * self.scale.messages / (2.6 * count)) if count else 0.0
+        # Request threads take at most about 60 % of the mailbox, leaving room for its other mail.
+        mail_share = min(1.0, 0.6 * self.scale.messages / (MESSAGES_PER_REQUEST * count)) if count else 0.0
+        mail_cap = 0.8 * self.scale.messages
         topics_by_category: dict[str, list[tuple[str, str, list[str]]]] = {}
         for topic in data.REQUEST_TOPICS:
             topics_by_category.setdefault(topic[0], []).append(topic)
@@ -1198,7 +1199,7 @@ class DemoBuilder:
                 created=moment,
                 status=status,
                 topic=topic,
-                with_mail=rng.random() < mail_share,
+                with_mail=rng.random() < mail_share and len(self.rows[MailMessage]) < mail_cap,
                 due_today=index in due_today,
                 overdue=index in overdue,
             )
@@ -1794,7 +1795,12 @@ class DemoBuilder:
             )
             self.add(
                 FeedForward,
-                {"feed_item_id": item["id"], "list_id": 1, "outbox_id": outbox["id"], "sent_at": sent_at},
+                {
+                    "feed_item_id": item["id"],
+                    "list_id": self.rows[MailingList][0]["id"],
+                    "outbox_id": outbox["id"],
+                    "sent_at": sent_at,
+                },
             )
 
     # --- onboarding ---
