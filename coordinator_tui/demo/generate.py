@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from coordinator_tui.demo import data
@@ -42,6 +42,9 @@ from store.models import (
     UnitService,
 )
 from store.vocabulary import CLOCK_RUNNING_STATUSES, REQUEST_STATUSES
+
+if TYPE_CHECKING:
+    from store.engine import Store
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
@@ -156,7 +159,7 @@ class DemoSummary:
 
 
 def build_demo_store(
-    store: Any,
+    store: Store,
     *,
     seed: int = 2026,
     now: datetime | None = None,
@@ -188,7 +191,7 @@ def build_demo_store(
     )
 
 
-def refuse_a_store_with_data(store: Any) -> None:
+def refuse_a_store_with_data(store: Store) -> None:
     from sqlalchemy import text
 
     with store.session() as session:
@@ -219,11 +222,12 @@ class BackgroundWriter:
 
     _ABANDON = object()
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.dialect = store.engine.dialect
         self.batches: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.error: BaseException | None = None
+        self.abandoned = False
         self.thread = threading.Thread(target=self.run, name="demo-writer", daemon=True)
         self.thread.start()
 
@@ -231,8 +235,8 @@ class BackgroundWriter:
         try:
             with self.store.session() as session:
                 for batch in iter(self.batches.get, None):
-                    if batch is self._ABANDON:
-                        raise _Abandoned
+                    if self.abandoned:
+                        raise _Abandoned  # skip what is still queued
                     write, *arguments = batch
                     write(session, *arguments)
         except _Abandoned:
@@ -260,7 +264,8 @@ class BackgroundWriter:
 
     def abandon(self) -> None:
         """Roll back whatever was written (the builder failed)."""
-        self.batches.put(self._ABANDON)
+        self.abandoned = True
+        self.batches.put(self._ABANDON)  # wakes the thread if it waits for a batch
         self.thread.join()
 
 
