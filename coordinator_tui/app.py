@@ -219,7 +219,9 @@ class CoordinatorApp(App[int]):
                 answered.set()
 
             self.call_from_thread(self.push_screen, PasswordScreen(prompt, notice), done)
-            answered.wait()
+            while not answered.wait(0.2):
+                if not self.is_running:  # the app closed while the question was open
+                    return None
             return answer[0]
 
         secret = resolve_password(kind, username, prompt=ask)

@@ -2,7 +2,9 @@
 
 Conventions kept by every table:
 - times are aware datetimes, stored and returned in UTC (``utcnow()``); screens convert to
-  Europe/Helsinki for display;
+  Europe/Helsinki for display. SQLite holds them as text ``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC, no
+  offset) and compares them as text: raw SQL must use that form (``store.queries.sql_time``);
+- Message-ID columns keep the angle brackets, as in the header (``<abc@example.fi>``);
 - lists of short values (roles, tags, services) are stored as JSON text, since they are read whole
   and never queried by element in SQL;
 - a row that people refer to by name in the UI keeps a stable integer ``id``.
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlmodel import Field, SQLModel, UniqueConstraint
+from sqlmodel import Field, Index, SQLModel, UniqueConstraint
 
 
 def utcnow() -> datetime:
@@ -107,7 +109,11 @@ class MailMessage(SQLModel, table=True):
     """One message in one folder, with its text parts; attachments are listed, fetched on demand."""
 
     __tablename__ = "mail_message"
-    __table_args__ = (UniqueConstraint("folder_id", "uid"),)
+    __table_args__ = (
+        UniqueConstraint("folder_id", "uid"),
+        Index("ix_mail_message_unseen", "seen", "folder_id"),  # the Today count
+        Index("ix_mail_message_folder_date", "folder_id", "date"),  # a folder, newest first
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     folder_id: int = Field(foreign_key="mail_folder.id", index=True, ondelete="CASCADE")
@@ -139,7 +145,7 @@ class MailAttachment(SQLModel, table=True):
     __tablename__ = "mail_attachment"
 
     id: int | None = Field(default=None, primary_key=True)
-    message_id: int = Field(foreign_key="mail_message.id", index=True, ondelete="CASCADE")
+    mail_message_id: int = Field(foreign_key="mail_message.id", index=True, ondelete="CASCADE")
     part: str = ""  # IMAP body part number, e.g. "2" or "1.3"
     filename: str = ""
     content_type: str = ""
@@ -208,7 +214,10 @@ class ServiceRequest(SQLModel, table=True):
     """A service request (palvelupyyntö). ``version`` guards against lost updates between instances."""
 
     __tablename__ = "service_request"
-    __table_args__ = (UniqueConstraint("year", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("year", "seq"),
+        Index("ix_service_request_open_due", "status", "due_at"),  # overdue and due-today counts
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(unique=True)  # OMA-2026-0042

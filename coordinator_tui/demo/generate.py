@@ -854,7 +854,7 @@ class DemoBuilder:
             self.add(
                 MailAttachment,
                 {
-                    "message_id": row["id"],
+                    "mail_message_id": row["id"],
                     "part": str(part),
                     "filename": filename.format(**(attachment_values or {})),
                     "content_type": content_type,

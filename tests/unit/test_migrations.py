@@ -118,7 +118,7 @@ def fill_old_store(store: Store) -> dict[str, int]:
         ]
         session.add_all(mails)
         session.flush()
-        session.add(MailAttachment(message_id=mails[1].id, part="2", filename="muistio.pdf", size=1234))
+        session.add(MailAttachment(mail_message_id=mails[1].id, part="2", filename="muistio.pdf", size=1234))
         request = ServiceRequest(
             reference="OMA-2025-0099",
             year=2025,

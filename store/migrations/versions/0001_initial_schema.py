@@ -326,16 +326,18 @@ def upgrade() -> None:
     op.create_table(
         "mail_attachment",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("message_id", sa.Integer(), nullable=False),
+        sa.Column("mail_message_id", sa.Integer(), nullable=False),
         sa.Column("part", sa.String(), nullable=False),
         sa.Column("filename", sa.String(), nullable=False),
         sa.Column("content_type", sa.String(), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["message_id"], ["mail_message.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["mail_message_id"], ["mail_message.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("mail_attachment", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_mail_attachment_message_id"), ["message_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_mail_attachment_mail_message_id"), ["mail_message_id"], unique=False
+        )
 
     op.create_table(
         "service_request",
@@ -473,7 +475,7 @@ def downgrade() -> None:
 
     op.drop_table("service_request")
     with op.batch_alter_table("mail_attachment", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_mail_attachment_message_id"))
+        batch_op.drop_index(batch_op.f("ix_mail_attachment_mail_message_id"))
 
     op.drop_table("mail_attachment")
     op.drop_table("list_member")

@@ -77,11 +77,13 @@ def upgrade() -> None:
         )
     # The Today screen counts these on every start; an index each keeps that instant at 100k rows.
     op.create_index("ix_mail_message_unseen", "mail_message", ["seen", "folder_id"])
+    op.create_index("ix_mail_message_folder_date", "mail_message", ["folder_id", "date"])
     op.create_index("ix_service_request_open_due", "service_request", ["status", "due_at"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_service_request_open_due", "service_request")
+    op.drop_index("ix_mail_message_folder_date", "mail_message")
     op.drop_index("ix_mail_message_unseen", "mail_message")
     for _code, table, *_ in SOURCES:
         for action in ("insert", "update", "delete"):

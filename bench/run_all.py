@@ -1,0 +1,72 @@
+"""Run every benchmark of the project in one go; write bench/results.json and print a table.
+
+    .venv/bin/python bench/run_all.py            (or: make bench)
+
+Each benchmark is a script in bench/ that prints its figures and writes JSON under bench/results/.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+
+# (script, its JSON, [(figure key, unit, target, lower is better)])
+BENCHMARKS = [
+    (
+        "make_store.py",
+        "make_store.json",
+        ["--out", str(RESULTS / "store-100k.sqlite"), "--force"],
+        [("seconds", "s", 30.0)],
+    ),
+    (
+        "startup.py",
+        "startup.json",
+        ["--store", str(RESULTS / "store-100k.sqlite")],
+        [("first_paint_median_s", "s", 0.6), ("peak_rss_median_mb", "MB", 150.0)],
+    ),
+]
+
+
+def figure(data: dict, key: str) -> float | None:  # type: ignore[type-arg]
+    for place in (data, data.get("figures", {})):
+        if key in place:
+            return float(place[key])
+    return None
+
+
+def main() -> int:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for script, output, args, figures in BENCHMARKS:
+        json_path = RESULTS / output
+        subprocess.run([sys.executable, str(BENCH / script), *args, "--json", str(json_path)], check=True)
+        data = json.loads(json_path.read_text(encoding="utf-8"))
+        for key, unit, target in figures:
+            value = figure(data, key)
+            rows.append(
+                {
+                    "benchmark": script.removesuffix(".py"),
+                    "figure": key,
+                    "value": value,
+                    "unit": unit,
+                    "target": target,
+                    "pass": value is not None and value <= target,
+                }
+            )
+    (BENCH / "results.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    print(f"\n{'benchmark':12} {'figure':28} {'value':>10} {'target':>10}  pass")
+    for row in rows:
+        print(
+            f"{row['benchmark']:12} {row['figure']:28} {row['value']:>10} "
+            f"{'<= ' + str(row['target']) + ' ' + row['unit']:>12}  {row['pass']}"
+        )
+    return 0 if all(row["pass"] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
