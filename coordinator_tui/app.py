@@ -76,6 +76,7 @@ class ScreensProvider(Provider):
             for area in AREAS
         ]
         commands.append((_("Help: all keys"), app.action_help, "?"))
+        commands.append((_("Outbox: messages sent and waiting"), app.action_outbox, ""))
         return commands
 
     async def discover(self) -> Hits:
@@ -189,6 +190,11 @@ class CoordinatorApp(App[int]):
                 self.switch_mode(mode)
 
         self.push_screen(GoToScreen(), chosen)
+
+    def action_outbox(self) -> None:
+        from coordinator_tui.screens.outbox import OutboxScreen
+
+        self.push_screen(OutboxScreen())
 
     def action_help(self) -> None:
         from coordinator_tui.screens.help import HelpScreen

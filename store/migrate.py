@@ -148,5 +148,5 @@ def upgrade(store: Store, revision: str = "head") -> None:
         ) from error
     except DatabaseError as error:
         if store.path is not None:
-            raise damaged(store.path, error.orig) from error
+            raise damaged(store.path, error.orig or error) from error
         raise

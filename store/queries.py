@@ -62,8 +62,8 @@ def reader(store: Store) -> Iterator[Reader]:
         finally:
             connection.close()
     else:
-        with store.engine.connect() as connection:
-            yield _EngineReader(connection)
+        with store.engine.connect() as engine_connection:
+            yield _EngineReader(engine_connection)
 
 
 def sql_time(moment: datetime) -> str:

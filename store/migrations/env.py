@@ -8,11 +8,11 @@ from sqlalchemy import create_engine, event
 from store.models import SQLModel
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
-assert url is not None
 
 
 def run_migrations_online() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None, "store.migrate sets sqlalchemy.url"
     engine = create_engine(url)
     if url.startswith("sqlite"):
         # Python's sqlite3 module commits before DDL on its own; take the transaction over so

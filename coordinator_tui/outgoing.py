@@ -1,0 +1,38 @@
+"""Outgoing mail enters through the outbox: stored before anything is sent, so nothing goes twice.
+
+In the demo the outbox is the end of the road: a message is stored with the state ``demo`` and
+no connection is ever opened. The real SMTP sender (the mail and notice issues) takes ``queued``
+rows from the same table.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import TYPE_CHECKING
+
+from store.outbox import add_to_outbox
+
+if TYPE_CHECKING:
+    from store.engine import Store
+
+DEMO_DOMAIN = "demo.coordinator-tui.invalid"  # .invalid: a name that can never be delivered to
+
+
+def queue_message(
+    store: Store, message: EmailMessage, recipients: list[str], *, kind: str = "mail", demo: bool
+) -> int:
+    """Store ``message`` in the outbox and return its id; in the demo it is never sent anywhere."""
+    if not recipients:
+        raise ValueError("a message needs at least one recipient")
+    if "Message-ID" not in message:
+        message["Message-ID"] = make_msgid(domain=DEMO_DOMAIN if demo else None)
+    return add_to_outbox(
+        store,
+        kind=kind,
+        message_id=str(message["Message-ID"]),
+        subject=str(message.get("Subject", "")),
+        raw=message.as_bytes(),
+        recipients=recipients,
+        state="demo" if demo else "queued",
+    )
