@@ -57,7 +57,8 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 80; max-height: 90%; border: round $accent; background: $surface; padding: 0 1;
+        width: 80; height: auto; max-height: 90%; border: round $accent; background: $surface;
+        padding: 0 1;
     }
     HelpScreen .group { text-style: bold; color: $accent; margin-top: 1; }
     """

@@ -34,7 +34,7 @@ WEEKDAYS = (
 class TodayScreen(AreaScreen):
     AREA = "today"
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("enter", "open_area", N_("Open"), id="today.open", show=False),
+        Binding("enter", "open_area", N_("Open the selected area"), id="today.open", show=False),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -89,11 +89,9 @@ class TodayScreen(AreaScreen):
                 else _("lasted {duration}").format(duration=duration(now - started))
             )
             line = Content.assemble(
-                (clean_line(notice.status), "bold $text-error"),
-                "  ",
-                clean_line(notice.subject),
-                "  ",
-                (when, "$text-muted"),
+                (f"{clean_line(notice.status, limit=16):<17}", "bold $text-error"),
+                clean_line(notice.subject, limit=80),
+                (f" · {when}", "italic"),
             )
             notices.add_option(Option(line, id=f"notice-{notice.id}"))
         self.coordinator.dashboard_loaded_at = datetime.now(UTC)
