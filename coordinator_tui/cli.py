@@ -148,6 +148,7 @@ def run_app(settings: QuickSettings, config_loader: Callable[[], Config]) -> int
 
 
 def run_demo(args: argparse.Namespace, config: Config, path: Path) -> int:
+    import shutil
     import tempfile
 
     from coordinator_tui.config import ImapSection, SmtpSection
@@ -193,7 +194,12 @@ def run_demo(args: argparse.Namespace, config: Config, path: Path) -> int:
         demo=True,
         config_loader=lambda: demo_config,
     )
-    return CoordinatorApp(context).run() or EXIT_OK
+    try:
+        return CoordinatorApp(context).run() or EXIT_OK
+    finally:
+        if not args.store:  # a throw-away demo leaves nothing behind
+            store.dispose()
+            shutil.rmtree(store_path.parent, ignore_errors=True)
 
 
 def run_init(args: argparse.Namespace, _config: Config, path: Path) -> int:
