@@ -10,6 +10,8 @@ import pytest
 
 from coordinator_tui import i18n
 
+pytest_plugins = ["tests.support.fixtures"]
+
 # The demo and the snapshots are built against this moment (a Thursday morning in Helsinki).
 FIXED_NOW = datetime(2026, 11, 26, 7, 30, tzinfo=UTC)
 

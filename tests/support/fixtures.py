@@ -1,0 +1,62 @@
+"""Pytest fixtures for the real-server tests: a session Dovecot, fresh IMAP users, an SMTP server.
+
+Registered from tests/conftest.py with `pytest_plugins`. A server that cannot start fails the test
+with the server's log; nothing here skips, so a machine without Dovecot shows red, not green.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.dovecot import Dovecot, ImapAccount, TlsFiles, generate_tls_files
+from tests.support.smtp import SmtpServer
+
+_user_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A private CA and a server certificate for 127.0.0.1/localhost, shared by every test server."""
+    return generate_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def dovecot(tmp_path_factory: pytest.TempPathFactory, tls_files: TlsFiles) -> Iterator[Dovecot]:
+    """The Dovecot shared by the session. Do not kill or stop it: take `private_dovecot` for that."""
+    server = Dovecot(tmp_path_factory.mktemp("dovecot"), tls_files)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def imap_user(dovecot: Dovecot) -> ImapAccount:
+    """A new user with an empty mailbox (INBOX, Sent, Archive, Trash) on the session Dovecot."""
+    if not dovecot.running:  # an earlier test broke the rule above; do not let every later test fail too
+        dovecot.start()
+    number = next(_user_numbers)
+    return dovecot.add_user(f"testi{number}", f"salasana-{number}")
+
+
+@pytest.fixture
+def private_dovecot(tmp_path: Path, tls_files: TlsFiles) -> Iterator[Dovecot]:
+    """A Dovecot of this test's own, for tests that kill, stop or restart the server."""
+    server = Dovecot(tmp_path / "dovecot", tls_files)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def smtp_server(tls_files: TlsFiles) -> Iterator[SmtpServer]:
+    """An SMTP server that demands STARTTLS and AUTH (SMTP_USER/SMTP_PASSWORD) and records each message."""
+    with SmtpServer(tls_files) as server:
+        yield server

@@ -1,0 +1,205 @@
+"""A real SMTP server for the integration tests: aiosmtpd in a background thread, recording what it gets."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from tests.support.dovecot import LOCALHOST, ServerError, TlsFiles, free_port
+
+TlsMode = Literal["starttls", "implicit"]
+SMTP_USER = "koordinaattori@example.fi"
+SMTP_PASSWORD = "smtp-salasana-123"
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """One accepted message as the server saw it."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]  # only the recipients the server accepted
+    data: bytes  # exactly the bytes after DATA (dot-unstuffed), line endings included
+    mail_options: tuple[str, ...]  # e.g. ("SMTPUTF8", "BODY=8BITMIME")
+    login: str | None  # the AUTH user, None when the client did not authenticate
+    tls: bool
+
+
+class _Handler:
+    """aiosmtpd's handler hooks: the rejection rules, then recording into the owning server."""
+
+    def __init__(self, owner: SmtpServer) -> None:
+        self.owner = owner
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        # Enforced here, not with aiosmtpd's auth_required, which over implicit TLS also demands
+        # auth_require_tls=False and then warns on every connection.
+        if self.owner.username is not None and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        reply = self.owner.recipient_replies.get(address.casefold())
+        if reply is not None:
+            return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.owner.data_reply is not None:
+            return self.owner.data_reply
+        credentials = session.auth_data
+        transport = server.transport
+        self.owner._record(
+            ReceivedMessage(
+                mail_from=envelope.mail_from or "",
+                rcpt_tos=tuple(envelope.rcpt_tos),
+                data=envelope.original_content or b"",
+                mail_options=tuple(envelope.mail_options),
+                login=credentials.login.decode() if isinstance(credentials, LoginPassword) else None,
+                tls=transport is not None and transport.get_extra_info("ssl_object") is not None,
+            )
+        )
+        return "250 2.0.0 OK: queued"
+
+
+class SmtpServer:
+    """An SMTP server on 127.0.0.1 and a free port.
+
+    `tls`: "starttls" offers STARTTLS on the plain port (`require_tls` makes it mandatory before MAIL),
+    "implicit" speaks TLS from the first byte (port 465 style), None is plain SMTP.
+    With a `username`, AUTH PLAIN and LOGIN are offered (after STARTTLS when there is STARTTLS) and
+    required before MAIL.
+    """
+
+    def __init__(
+        self,
+        tls_files: TlsFiles | None = None,
+        *,
+        tls: TlsMode | None = "starttls",
+        require_tls: bool = True,
+        username: str | None = SMTP_USER,
+        password: str = SMTP_PASSWORD,
+    ) -> None:
+        if tls is not None and tls_files is None:
+            raise ValueError("TLS needs tls_files")
+        self.host = LOCALHOST
+        self.port = 0
+        self.tls_files = tls_files
+        self.tls = tls
+        self.require_tls = require_tls
+        self.username = username
+        self.password = password
+        # Lower-cased address -> the whole reply line, e.g. "550 5.1.1 <x@y>: no such user".
+        self.recipient_replies: dict[str, str] = {}
+        # When set, DATA is answered with this reply and nothing is recorded.
+        self.data_reply: str | None = None
+        self._messages: list[ReceivedMessage] = []
+        self._arrived = threading.Condition()
+        self._controller: Controller | None = None
+
+    @property
+    def ca_file(self) -> Path | None:
+        return None if self.tls_files is None else self.tls_files.ca_file
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._controller is not None:
+            raise ServerError("the SMTP server is already running")
+        last_error: Exception | None = None
+        for _attempt in range(5):  # free_port() can lose a race with another process; pick again
+            port = free_port()
+            controller = Controller(_Handler(self), hostname=LOCALHOST, port=port, **self._smtp_kwargs())
+            try:
+                controller.start()
+            except Exception as error:
+                last_error = error
+                time.sleep(0.05)
+                continue
+            self._controller, self.port = controller, port
+            return
+        raise ServerError(f"the SMTP server did not start: {last_error!r}")
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> SmtpServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- what tests use ------------------------------------------------------------------------------
+
+    def reject_recipient(self, address: str, reply: str | None = None) -> None:
+        """Answer RCPT TO for `address` with `reply`: by default a permanent 550; "4xx ..." for temporary."""
+        self.recipient_replies[address.casefold()] = (
+            reply or f"550 5.1.1 <{address}>: Recipient address rejected"
+        )
+
+    @property
+    def messages(self) -> list[ReceivedMessage]:
+        with self._arrived:
+            return list(self._messages)
+
+    def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[ReceivedMessage]:
+        """Block until at least `count` messages have arrived (for senders running in worker threads)."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: len(self._messages) >= count, timeout):
+                raise AssertionError(
+                    f"expected {count} message(s) within {timeout} s, got {len(self._messages)}"
+                )
+            return list(self._messages)
+
+    def clear(self) -> None:
+        with self._arrived:
+            self._messages.clear()
+        self.recipient_replies.clear()
+        self.data_reply = None
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    def _record(self, message: ReceivedMessage) -> None:
+        with self._arrived:
+            self._messages.append(message)
+            self._arrived.notify_all()
+
+    def _smtp_kwargs(self) -> dict[str, Any]:
+        # A fixed greeting name: without it aiosmtpd calls socket.getfqdn(), a DNS lookup that can hang.
+        kwargs: dict[str, Any] = {"server_hostname": "smtp.test.invalid", "enable_SMTPUTF8": True}
+        if self.tls == "starttls":
+            assert self.tls_files is not None
+            kwargs["tls_context"] = self.tls_files.server_context()
+            kwargs["require_starttls"] = self.require_tls
+        elif self.tls == "implicit":
+            assert self.tls_files is not None
+            kwargs["ssl_context"] = self.tls_files.server_context()
+        if self.username is not None:
+            kwargs["authenticator"] = self._authenticate
+            # aiosmtpd only counts STARTTLS as encryption: over implicit TLS it must not insist on it.
+            kwargs["auth_require_tls"] = self.tls == "starttls"
+        return kwargs
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
+    ) -> AuthResult:
+        if mechanism not in ("PLAIN", "LOGIN") or not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        ok = auth_data.login.decode() == self.username and auth_data.password.decode() == self.password
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
