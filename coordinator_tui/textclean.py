@@ -14,7 +14,8 @@ _ESCAPE_SEQUENCE = re.compile(
     r"""
     (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]            # CSI
     | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])   # OSC, DCS, SOS, PM, APC ...
-      .*?(?:\x07|\x1b\\|\x9c|$)                 #   ... up to BEL or ST (or the end)
+      [^\x07\x1b\x9c]{0,4096}(?:\x07|\x1b\\|\x9c)  #   ... up to BEL or ST. Unterminated: only the
+                                                #   introducer goes (below), the text stays
     | \x1b[ -/]*[0-~]                           # other two-character escapes
     """,
     re.VERBOSE | re.DOTALL,
@@ -22,10 +23,15 @@ _ESCAPE_SEQUENCE = re.compile(
 
 # C0 and C1 controls (except tab and newline, handled per use), DEL, and the invisible
 # formatting characters that reorder or hide text: bidi embeddings, overrides and isolates,
-# the Arabic letter mark, and the BOM/zero-width no-break space.
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# the Arabic letter mark, zero-width space, word joiner and invisible operators, deprecated
+# format characters, the BOM/zero-width no-break space, and tag characters. Zero-width joiner
+# and non-joiner stay: emoji and some scripts need them.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2069\u206a-\u206f\ufeff"
+    "\U000e0000-\U000e007f]"  # tag characters, used to hide text
+)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_WHITESPACE_RUN = re.compile(r"[\t\n\r\v\f]+")
+_WHITESPACE_RUN = re.compile("[\t\n\r\v\f\u2028\u2029]+")
 
 SINGLE_LINE_LIMIT = 500
 
@@ -37,7 +43,7 @@ def clean_text(value: object, *, keep_newlines: bool = True) -> str:
         return ""
     text = _ESCAPE_SEQUENCE.sub("", text)
     text = _LONE_SURROGATE.sub("\ufffd", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
     if keep_newlines:
         text = text.replace("\t", "    ")
         return _INVISIBLE.sub("", text)

@@ -51,7 +51,7 @@ MAX_DEPTH = 32  # nested multiparts and forwarded messages
 MAX_PARTS = 500
 MAX_ADDRESSES = 1000
 MAX_REFERENCES = 200
-HTML_LIMIT = 4 * 1024 * 1024  # characters of HTML given to the converter
+HTML_LIMIT = 512 * 1024  # characters of HTML laid out (~0.7 s); Gmail clips at 102 KB
 CALENDAR_LIMIT = 256 * 1024
 SOURCE_LIMIT = 1024 * 1024
 SNIPPET_LENGTH = 100
@@ -124,7 +124,7 @@ class ParsedMessage:
     # signatures (smime.p7s): they are listed, but do not earn the message a paperclip.
     has_attachments: bool = False
     calendar: CalendarInvite | None = None
-    body_cut: bool = False  # body_text was cut at the text limit (and ends with "\n…")
+    body_cut: bool = False  # body_text (or the HTML it came from) was cut; it then ends with "\n…"
     parse_note: str = ""  # "" when clean; else short English notes joined with "; "
 
 
@@ -188,6 +188,10 @@ class _Policy(Compat32):
 
     cut: list[str] | None = None  # names of the headers cut, when the caller gives a list
 
+    def __init__(self, cut: list[str] | None = None) -> None:
+        super().__init__()
+        object.__setattr__(self, "cut", cut)  # policies are read-only once made
+
     def header_source_parse(self, sourcelines: list[str]) -> tuple[str, str]:
         name, value = super().header_source_parse(sourcelines)
         limit = MIME_HEADER_LIMIT if name[:8].lower() == "content-" else HEADER_LIMIT
@@ -210,13 +214,13 @@ def _parse(data: bytes, text_limit: int) -> ParsedMessage:
     cut: list[str] = []
     structure_ok = True
     try:
-        msg = BytesParser(policy=_Policy(cut=cut)).parsebytes(data)
+        msg = BytesParser(policy=_Policy(cut)).parsebytes(data)
     except Exception as error:  # e.g. RecursionError on thousands of nested multiparts
         _log_failure("structure", error)
         notes.add(f"the message structure could not be read ({type(error).__name__}), body shown as raw text")
         structure_ok = False
         cut.clear()
-        msg = BytesParser(policy=_Policy(cut=cut)).parsebytes(data, headersonly=True)
+        msg = BytesParser(policy=_Policy(cut)).parsebytes(data, headersonly=True)
     for name in cut:
         notes.add(f"header {name} cut")
 
@@ -237,15 +241,16 @@ def _parse(data: bytes, text_limit: int) -> ParsedMessage:
             notes.add(f"{what} could not be read")
             return default
 
+    no_addresses: tuple[Address, ...] = ()
     subject = safely("Subject", lambda: clean_line(_decode_words(header("subject"), notes)), "")
-    senders = safely("From", lambda: _addresses(header("from"), notes), ())
-    to = safely("To", lambda: _addresses(header("to"), notes), ())
-    cc = safely("Cc", lambda: _addresses(header("cc"), notes), ())
-    reply_to = safely("Reply-To", lambda: _addresses(header("reply-to"), notes), ())
+    senders = safely("From", lambda: _addresses(header("from"), notes), no_addresses)
+    to = safely("To", lambda: _addresses(header("to"), notes), no_addresses)
+    cc = safely("Cc", lambda: _addresses(header("cc"), notes), no_addresses)
+    reply_to = safely("Reply-To", lambda: _addresses(header("reply-to"), notes), no_addresses)
     moment = safely("Date", lambda: _date(header("date"), notes), None)
     message_id = safely("Message-ID", lambda: _message_id(header("message-id")), "")
     in_reply_to = safely("In-Reply-To", lambda: next(iter(_message_ids(header("in-reply-to"))), ""), "")
-    references = safely("References", lambda: _references(header("references")), ())
+    references = safely("References", lambda: _references(header("references")), tuple[str, ...]())
 
     walker = _Walker(text_limit, notes)
     if structure_ok:
@@ -298,6 +303,14 @@ def _log_failure(stage: str, error: BaseException) -> None:
 _ENCODED_WORD = re.compile(r"=\?([^?*\s]{1,40})(?:\*[^?\s]{0,20})?\?([bBqQ])\?([!->@-~]*)\?=")
 _GROUP_ONLY = re.compile(r"\s*[^:;,<>@\"]*:\s*;?\s*")
 _MESSAGE_ID = re.compile(r"<([^<>]{1,998})>")
+_ADDR_SPEC = r"[^<>\s\",;:()\\@\[\]]+@[^<>\s\",;:()\\@\[\]]+"
+_SIMPLE_MAILBOX = re.compile(
+    rf"""[ \t]*(?:
+        (?:"([^"\\]*)"|([^"<>,;:()\\@\[\]]*?))[ \t]*<({_ADDR_SPEC})>  # name <addr>
+        | ({_ADDR_SPEC})                                            # addr
+    )[ \t]*""",
+    re.VERBOSE,
+)
 _GETADDRESSES_LENIENT: dict[str, Any] = (
     # Python 3.11.10+/3.12.6+ default to strict=True, which turns a whole header with one
     # malformed address into [('', '')]; the lenient parse keeps what can be kept.
@@ -361,19 +374,45 @@ def _addresses(value: str, notes: _Notes) -> tuple[Address, ...]:
     if not value:
         return ()
     # Split first, decode names after: an encoded name may hold a comma ("Virtanen, Liisa").
-    try:
-        pairs = getaddresses([value], **_GETADDRESSES_LENIENT)
-    except Exception:
-        pairs = []
+    pairs = _simple_addresses(value)
+    if pairs is None:
+        try:
+            pairs = getaddresses([value], **_GETADDRESSES_LENIENT)
+        except Exception:
+            pairs = []
     found = []
     for name, addr in pairs[:MAX_ADDRESSES]:
-        address = Address(clean_line(_decode_words(name, notes)), clean_line(addr, 320).replace(" ", ""))
+        address = Address(
+            clean_line(" ".join(_decode_words(name, notes).split())), clean_line(addr, 320).replace(" ", "")
+        )
         if address.name or address.addr:
             found.append(address)
     if not found and not _GROUP_ONLY.fullmatch(value):
         notes.add("an address header could not be read, shown as is")
         return (Address(clean_line(_decode_words(value, notes)), ""),)
     return tuple(found)
+
+
+def _simple_addresses(value: str) -> list[tuple[str, str]] | None:
+    """The everyday forms (``a@b``, ``Name <a@b>``, ``"Last, First" <a@b>``) without the stdlib's
+    character-by-character parser, which is most of the cost of parsing a message; None for
+    anything else (groups, comments, escapes, route addresses), which ``getaddresses`` reads."""
+    found = []
+    position, end = 0, len(value)
+    while position < end:
+        match = _SIMPLE_MAILBOX.match(value, position)
+        if match is None:
+            return None
+        quoted, phrase, angle, bare = match.groups()
+        found.append((quoted if quoted is not None else phrase or "", angle or bare))
+        position = match.end()
+        if position < end:
+            if value[position] != ",":
+                return None
+            position += 1
+            if not value[position:].strip():
+                break
+    return found
 
 
 def _date(value: str, notes: _Notes) -> datetime | None:
@@ -437,6 +476,8 @@ _SUPERSETS = {
 }
 # Codecs that are text encodings to Python but not charsets a mail can have.
 _NOT_CHARSETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined", "mbcs"})
+_C1 = re.compile("[\x80-\x9f]")
+_C1_TABLE = {code: bytes([code]).decode("cp1252", "replace") for code in range(0x80, 0xA0)}
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
@@ -456,12 +497,24 @@ def _codec(label: str) -> str | None:
 def _guess(data: bytes) -> tuple[str, str]:
     """Undeclared bytes: utf-8 if they are valid utf-8, else windows-1252 (Finnish legacy mail)."""
     try:
-        return data.decode("utf-8"), "utf-8"
+        return _c1_as_windows_1252(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
         return data.decode("cp1252", "replace"), "windows-1252"
 
 
+def _c1_as_windows_1252(text: str) -> str:
+    """C1 controls (U+0080-U+009F) are never text: they are windows-1252 punctuation sent with an
+    iso-8859 label (0x96 an en dash, 0x9e a ž), or someone's trick. As characters they would also
+    reach textclean, which reads a lone U+009D as the start of an OSC string and drops all text
+    after it."""
+    return text.translate(_C1_TABLE) if _C1.search(text) else text
+
+
 def _decode_text(data: bytes, charset: object, notes: _Notes, where: str) -> str:
+    return _c1_as_windows_1252(_decode_declared(data, charset, notes, where))
+
+
+def _decode_declared(data: bytes, charset: object, notes: _Notes, where: str) -> str:
     label = str(charset or "").strip().strip("\"'").lower()[:64]
     codec = _codec(label) if label else "ascii"  # RFC 2045: no charset means us-ascii
     if codec is None:
@@ -964,8 +1017,9 @@ def _ical_moment(params: list[str], value: str, notes: _Notes) -> datetime | dat
         found = _ICAL_DATETIME.fullmatch(value)
         if found is None:
             return None
-        *fields, utc = found.groups()
-        naive = datetime(*map(int, fields))
+        year, month, day, hour, minute, second = map(int, found.groups()[:6])
+        naive = datetime(year, month, day, hour, minute, second)
+        utc = found.group(7)
         zone = UTC if utc else _zone(options.get("TZID", ""), notes)
         return naive.replace(tzinfo=zone).astimezone(UTC)
     except (ValueError, OverflowError):
