@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("service", choices=["imap", "smtp"])
 
     commands.add_parser("doctor", help="check the config, keyring and store; exit 1 on a failure")
+
+    sync = commands.add_parser("sync", help="sync the shared mailbox once, headless (for cron)")
+    sync.add_argument("--json", action="store_true", help="print the result per folder as JSON")
     return parser
 
 
@@ -91,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         "init": run_init,
         "login": run_login,
         "doctor": run_doctor,
+        "sync": run_sync,
     }
     return handlers[args.command](args, config, path)
 
@@ -253,3 +257,59 @@ def run_doctor(args: argparse.Namespace, config: Config, path: Path) -> int:
     checks = run_checks(config, path, store_url(config.store.url))
     print_report(checks)
     return EXIT_FAILURE if any(check.status == "fail" for check in checks) else EXIT_OK
+
+
+def run_sync(args: argparse.Namespace, config: Config, path: Path) -> int:
+    """One full sync of the mailbox; a summary (or --json) on stdout; exit 1 on any failure."""
+    import getpass
+    import json
+
+    from coordinator_tui.mail.imap import ImapError
+    from coordinator_tui.mail.sync import sync_account
+    from coordinator_tui.secrets import resolve_password
+    from store.engine import open_store
+    from store.errors import StoreError
+
+    section = config.imap
+    if not section.host or not section.username:
+        print(f"Set [imap] host and username in {path} first.", file=sys.stderr)
+        return EXIT_USAGE
+    prompt = getpass.getpass if sys.stdin.isatty() else None
+    secret = resolve_password("imap", section.username, prompt=prompt)
+    if secret is None:
+        print(
+            "No IMAP password: set COORDINATOR_TUI_IMAP_PASSWORD, or run `coordinator-tui login imap` "
+            "to keep it in the keyring.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        store = open_store(store_url(config.store.url))
+        report = sync_account(store, section, secret.value)
+    except (ImapError, StoreError) as error:
+        print(f"{error.what}\n{error.todo}".strip(), file=sys.stderr)
+        return EXIT_FAILURE
+    log.info("sync: %d folders in %.1f s, ok=%s", len(report.folders), report.seconds, report.ok)
+    if args.json:
+        folders = [
+            {
+                "folder": folder.name,
+                "role": folder.role,
+                "messages": folder.in_store,
+                "new": folder.new,
+                "changed": folder.changed,
+                "removed": folder.removed,
+                "seconds": round(folder.seconds, 3),
+                "error": folder.error,
+            }
+            for folder in report.folders
+        ]
+        print(json.dumps({"ok": report.ok, "seconds": round(report.seconds, 3), "folders": folders}))
+    else:
+        for folder in report.folders:
+            state = f"error: {folder.error}" if folder.error else "ok"
+            print(
+                f"{folder.name:<20} {folder.in_store:>7} messages  +{folder.new} ~{folder.changed} "
+                f"-{folder.removed}  {folder.seconds:.2f} s  {state}"
+            )
+    return EXIT_OK if report.ok else EXIT_FAILURE
