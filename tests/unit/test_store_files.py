@@ -231,7 +231,7 @@ def unprivileged() -> Iterator[None]:
         os.seteuid(NOBODY)
     except PermissionError:
         os.setegid(0)
-        pytest.skip("running as root without the right to drop privileges")
+        pytest.fail("running as root without the right to drop privileges: cannot test directory modes")
     try:
         yield
     finally:
