@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from textual.message import Message
 
@@ -13,6 +14,7 @@ from store.queries import AreaOverview, DashboardCounts, OpenNotice
 class DashboardLoaded(Message):
     counts: DashboardCounts
     notices: list[OpenNotice]
+    last_sync: datetime | None = None
 
 
 @dataclass

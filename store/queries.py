@@ -241,6 +241,12 @@ def area_overview(store: Store, area: str, limit: int = 200) -> AreaOverview:
     return AreaOverview(figures, columns, rows)
 
 
+def last_mail_sync(store: Store) -> datetime | None:
+    """When the mailbox was last synced (any folder), or None if never."""
+    with reader(store) as read:
+        return parse_sql_time(read.rows("SELECT max(last_sync_at) FROM mail_folder")[0][0])
+
+
 def integrity_check(store: Store) -> list[str]:
     """SQLite's own consistency check; ``["ok"]`` when the file is sound."""
     with reader(store) as read:

@@ -18,7 +18,7 @@ from coordinator_tui.messages import DashboardLoaded
 from coordinator_tui.screens.base import AREA_BY_MODE, AreaScreen
 from coordinator_tui.textclean import clean_line
 from coordinator_tui.timefmt import day_bounds, duration, fi_date, fi_datetime, local
-from store.queries import DashboardCounts, dashboard_counts, open_notices
+from store.queries import DashboardCounts, dashboard_counts, last_mail_sync, open_notices
 
 WEEKDAYS = (
     N_("Monday"),
@@ -65,10 +65,14 @@ class TodayScreen(AreaScreen):
         today, end_of_today = day_bounds(now)
         counts = dashboard_counts(store, now, end_of_today, today)
         notices = open_notices(store)
-        self.post_message(DashboardLoaded(counts, notices))
+        self.post_message(DashboardLoaded(counts, notices, last_mail_sync(store)))
 
     @on(DashboardLoaded)
     def show_dashboard(self, message: DashboardLoaded) -> None:
+        if message.last_sync is not None and not self.coordinator.context.demo:
+            self.coordinator.sync_state = _("mail last synced {time}").format(
+                time=fi_datetime(message.last_sync)
+            )
         areas = self.query_one("#today-areas", OptionList)
         highlighted = areas.highlighted
         areas.clear_options()
