@@ -256,3 +256,17 @@ def test_fixed_now_is_a_working_morning() -> None:
     # The demo's "due today" figure depends on FIXED_NOW being before the end of the day.
     _today, end = day_bounds(FIXED_NOW)
     assert end - FIXED_NOW > timedelta(hours=12)
+
+
+async def test_status_bar_says_when_mail_was_last_synced(demo_store, make_app) -> None:
+    from store.models import MailFolder
+
+    with demo_store.session() as session:
+        for folder in session.exec(select(MailFolder)).all():
+            folder.last_sync_at = FIXED_NOW - timedelta(minutes=5)  # 9.25 in Helsinki
+            session.add(folder)
+    app = make_app(demo_store, demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_dashboard(pilot)
+        await pilot.pause(0.1)
+        assert "posti synkronoitu viimeksi 26.11.2026 klo 9.25" in screen_text(app)
