@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from coordinator_tui.i18n import N_, _
-from coordinator_tui.textclean import clean_text
+from coordinator_tui.widgets.safe import plain_block
 
 
 class ErrorScreen(Screen[None]):
@@ -31,6 +31,6 @@ class ErrorScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Content(self.error_title), classes="title")
-            yield Static(Content(clean_text(self.message)))
+            yield Static(plain_block(self.message))
             yield Static(Content(_("Press q to quit.")))
         yield Footer()

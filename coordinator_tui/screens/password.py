@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from coordinator_tui.i18n import N_, _
-from coordinator_tui.textclean import clean_line
+from coordinator_tui.widgets.safe import plain
 
 
 class PasswordScreen(ModalScreen[str | None]):
@@ -35,9 +35,9 @@ class PasswordScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Content(clean_line(self.prompt)), classes="heading")
+            yield Static(plain(self.prompt), classes="heading")
             if self.notice:
-                yield Static(Content(clean_line(self.notice, limit=300)), classes="intro")
+                yield Static(plain(self.notice, limit=300), classes="intro")
             yield Input(password=True, id="password")
             yield Static(Content(_("enter: use it for this run · escape: cancel")), classes="intro")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual.content import Content
 
-from coordinator_tui.textclean import clean_line, clean_text
+from coordinator_tui.textclean import SINGLE_LINE_LIMIT, clean_line, clean_text
 
 
-def plain(value: object) -> Content:
+def plain(value: object, limit: int = SINGLE_LINE_LIMIT) -> Content:
     """One line of untrusted text as literal content: no markup, no escapes, no controls."""
-    return Content(clean_line(value))
+    return Content(clean_line(value, limit=limit))
 
 
 def plain_block(value: object) -> Content:

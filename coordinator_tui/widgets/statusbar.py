@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.content import Content
 from textual.widgets import Static
 
 from coordinator_tui.i18n import _
-from coordinator_tui.textclean import clean_line
+from coordinator_tui.widgets.safe import plain
 
 
 class StatusBar(Static):
@@ -37,4 +36,4 @@ class StatusBar(Static):
         ]
         parts.append(_("Last error: {error}").format(error=error) if error else _("No errors"))
         self.set_class(bool(error), "-error")
-        self.update(Content(clean_line(" · ".join(parts), limit=1000)))
+        self.update(plain(" · ".join(parts), limit=1000))
