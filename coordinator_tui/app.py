@@ -131,6 +131,9 @@ class CoordinatorApp(App[int]):
 
     sync_state: reactive[str] = reactive("")
     last_error: reactive[str] = reactive("")
+    # Bumped whenever the mail in the store changed under the screens (a sync, a write-back, a
+    # rollback); screens that show mail watch it and read again.
+    mail_version: reactive[int] = reactive(0)
 
     def __init__(self, context: AppContext) -> None:
         super().__init__()

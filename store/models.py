@@ -137,6 +137,8 @@ class MailMessage(SQLModel, table=True):
     body_text: str = ""  # the readable text, capped; the raw source stays on the server
     parse_note: str = ""  # set when the message could not be parsed cleanly
     modseq: int | None = None
+    # The header block as received (capped), for the full-headers view; "" for older rows.
+    headers: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class MailAttachment(SQLModel, table=True):
