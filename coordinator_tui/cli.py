@@ -1,4 +1,4 @@
-"""The command line: run the app, demo, init, login, doctor.
+"""The command line: run the app, demo, init, login, doctor, sync, export.
 
 Imports are made inside the commands: `coordinator-tui --version` and `doctor` should not pay
 for Textual, and the app should not pay for Alembic.
@@ -54,6 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = commands.add_parser("sync", help="sync the shared mailbox once, headless (for cron)")
     sync.add_argument("--json", action="store_true", help="print the result per folder as JSON")
+
+    export = commands.add_parser("export", help="export data for the cooperation meetings (CSV or JSON)")
+    what = export.add_subparsers(dest="what", metavar="WHAT", required=True)
+    requests = what.add_parser(
+        "requests",
+        help="one row or object per service request; CSV opens in Excel set to Finnish",
+    )
+    requests.add_argument("--format", choices=["csv", "json"], default="csv", help="csv (default) or json")
+    requests.add_argument("--unit", metavar="NAME", help="only this unit's requests (its name or number)")
+    requests.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only requests created on or after DATE (2026-01-31 or 31.1.2026)",
+    )
+    requests.add_argument("--out", metavar="PATH", help="write to this file (default: standard output)")
     return parser
 
 
@@ -95,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "login": run_login,
         "doctor": run_doctor,
         "sync": run_sync,
+        "export": run_export,
     }
     return handlers[args.command](args, config, path)
 
@@ -313,3 +329,53 @@ def run_sync(args: argparse.Namespace, config: Config, path: Path) -> int:
                 f"-{folder.removed}  {folder.seconds:.2f} s  {state}"
             )
     return EXIT_OK if report.ok else EXIT_FAILURE
+
+
+def run_export(args: argparse.Namespace, config: Config, path: Path) -> int:
+    """``export requests``: the whole file or nothing; exit 1 when blocked or the store fails."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from coordinator_tui.requests.export import ExportBlocked, export, parse_since
+    from store.engine import open_store
+    from store.errors import StoreError
+    from store.requests import export_rows, unit_id_by_name
+
+    since = None
+    if args.since:
+        try:
+            day = parse_since(args.since)
+        except ValueError as error:
+            print(f"--since: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        since = datetime.combine(day, time(0), tzinfo=ZoneInfo(config.requests.time_zone))
+    out = Path(args.out).expanduser() if args.out and args.out != "-" else None
+    if out is not None and not out.parent.is_dir():
+        print(f"Cannot write {out}: the directory {out.parent} does not exist.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        store = open_store(store_url(config.store.url))
+        unit_id = None
+        if args.unit:
+            unit_id = unit_id_by_name(store, args.unit)
+            if unit_id is None:
+                print(
+                    f"There is no unit {args.unit!r} in the store; give its name as the Network screen "
+                    "shows it, or its number.",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+        summary = export(export_rows(store, unit_id=unit_id, since=since), args.format, out)
+    except ExportBlocked as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_FAILURE
+    except StoreError as error:
+        print_store_error(error)
+        return EXIT_FAILURE
+    except OSError as error:
+        print(f"Cannot write {out or 'the output'}: {error.strerror}.", file=sys.stderr)
+        return EXIT_FAILURE
+    log.info("exported %d requests as %s", summary.rows, args.format)
+    if out is not None:
+        print(f"Exported {summary.rows} requests to {out}.", file=sys.stderr)
+    return EXIT_OK

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -134,12 +137,113 @@ class UiSection(Section):
     """Remapped keys: binding id → keys, e.g. ``"app.screen.mail" = "f2"``."""
 
 
+WeekdayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+PriorityName = Literal["P1", "P2", "P3", "P4"]
+
+
+def _check_span(text: str) -> str:
+    from coordinator_tui.requests.duetime import parse_span
+
+    parse_span(text)
+    return text
+
+
+def _check_hours(text: str) -> str:
+    from coordinator_tui.requests.duetime import parse_hours
+
+    parse_hours(text)
+    return text
+
+
+DueText = Annotated[str, AfterValidator(_check_span)]
+HoursText = Annotated[str, AfterValidator(_check_hours)]
+
+
+def _default_office_hours() -> dict[WeekdayName, str]:
+    return {"mon": "8-15", "tue": "8-15", "wed": "8-15", "thu": "8-15", "fri": "8-14"}
+
+
+def _default_due() -> dict[PriorityName, str]:
+    return {"P1": "4 h", "P2": "1 d", "P3": "5 d", "P4": "20 d"}
+
+
+def _default_categories() -> list[str]:
+    from store.vocabulary import REQUEST_CATEGORIES
+
+    return list(REQUEST_CATEGORIES)
+
+
+class RequestsSection(Section):
+    me: str = ""
+    """Your name as it shows in a request's assignee and history; empty = your login name."""
+    assignees: list[str] = Field(default_factory=list)
+    """Other people or roles a request can be assigned to, e.g. ``["Jari Pesonen", "ICT"]``."""
+    categories: list[str] = Field(default_factory=_default_categories)
+    """The categories a request can have, in the order the picker shows them."""
+    due: dict[PriorityName, DueText] = Field(default_factory=_default_due)
+    """Due time per priority: ``"4 h"`` = office hours, ``"5 d"`` = working days; missing ones keep
+    the default (P1 4 h, P2 1 d, P3 5 d, P4 20 d)."""
+    office_hours: dict[WeekdayName, HoursText] = Field(default_factory=_default_office_hours)
+    """Office hours (virka-aika) per weekday, e.g. ``fri = "8-14"``; a day left out is closed."""
+    time_zone: str = "Europe/Helsinki"
+    """The time zone the office hours are in."""
+    holidays: str = "FI"
+    """Public holidays to skip, as a country code of the `holidays` library; empty = none."""
+    closed_days: list[date] = Field(default_factory=list)
+    """Extra days the office is closed, e.g. ``[2026-12-31]``."""
+    recently_days: Annotated[StrictInt, Field(ge=1, le=365)] = 14
+    """How many days back the "Closed recently" view reaches."""
+
+    @field_validator("categories")
+    @classmethod
+    def _some_categories(cls, value: list[str]) -> list[str]:
+        cleaned = [name.strip() for name in value]
+        if not cleaned or any(not name for name in cleaned):
+            raise ValueError("give at least one category, and no empty names")
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError("a category is listed twice")
+        return cleaned
+
+    @field_validator("due")
+    @classmethod
+    def _all_priorities(cls, value: dict[str, str]) -> dict[str, str]:
+        return {**_default_due(), **value}
+
+    @field_validator("office_hours")
+    @classmethod
+    def _some_office_day(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("at least one weekday must have office hours")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone (e.g. Europe/Helsinki)") from None
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        # The form only: importing the holidays library to look the code up costs 0.6 s, which
+        # `doctor` and the CLI should not pay; an unknown code is reported when due times are counted.
+        if value and not re.fullmatch(r"[A-Za-z]{2,3}", value):
+            raise ValueError(f"{value!r} is not a country code (e.g. FI)")
+        return value.upper()
+
+
 class Config(Section):
     store: StoreSection = Field(default_factory=StoreSection)
     imap: ImapSection = Field(default_factory=ImapSection)
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     feeds: list[FeedEntry] = Field(default_factory=list)
     ui: UiSection = Field(default_factory=UiSection)
+    requests: RequestsSection = Field(default_factory=RequestsSection)
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -231,6 +335,29 @@ security = "tls"
 # [[feeds]]
 # name = "DigiFinland"
 # url = "https://www.digifinland.fi/feed/"
+
+[requests]
+# Your name in a request's assignee and history (empty = your login name).
+# me = "Sanna Kivelä"
+# assignees = ["Jari Pesonen", "ICT"]
+# categories = ["käyttöoikeus", "taustamääritys", "vika tai häiriö", "muu"]
+time_zone = "Europe/Helsinki"
+holidays = "FI"           # public holidays skipped by due times (a `holidays` country code)
+# closed_days = [2026-12-31]
+recently_days = 14        # how far back "Closed recently" reaches
+# Due time per priority: "4 h" = office hours, "5 d" = working days.
+[requests.due]
+P1 = "4 h"
+P2 = "1 d"
+P3 = "5 d"
+P4 = "20 d"
+# Office hours (virka-aika); a weekday left out is closed.
+[requests.office_hours]
+mon = "8-15"
+tue = "8-15"
+wed = "8-15"
+thu = "8-15"
+fri = "8-14"
 
 [ui]
 language = "fi"           # "fi" or "en"

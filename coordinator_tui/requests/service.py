@@ -1,0 +1,319 @@
+"""The operations the Requests screen calls: each one applies the rules, then one store transaction.
+
+Every method is blocking (the screen calls it from a thread worker) and returns plain objects.
+A change names the ``version`` of the row the user saw; when someone else changed the request
+meanwhile, ``store.requests.Conflict`` comes back with both values and nothing was written.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from coordinator_tui.i18n import _
+from coordinator_tui.requests import rules
+from coordinator_tui.requests.duetime import DueSpan, DueState, OfficeCalendar, due_spans
+from store import requests as db
+
+if TYPE_CHECKING:
+    from coordinator_tui.config import RequestsSection
+    from store.engine import Store
+
+Verb = Literal["priority", "category", "assignee", "status"]
+
+
+@dataclass(frozen=True)
+class Selected:
+    """A request the user picked, with the version they saw."""
+
+    request_id: int
+    version: int
+
+
+class RequestService:
+    """The request queue's operations for one person (``actor``) on one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: RequestsSection | None = None,
+        *,
+        actor: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        from coordinator_tui.config import RequestsSection
+
+        self.store = store
+        self.settings = settings or RequestsSection()
+        self.calendar = OfficeCalendar.from_settings(
+            self.settings.office_hours,
+            time_zone=self.settings.time_zone,
+            country=self.settings.holidays,
+            extra_closed=self.settings.closed_days,
+        )
+        self.spans: dict[int, DueSpan] = due_spans(dict(self.settings.due))
+        self.categories: tuple[str, ...] = tuple(self.settings.categories)
+        self.recently = timedelta(days=self.settings.recently_days)
+        self.actor = actor or self.settings.me or _login_name()
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    # --- time ---
+
+    def now(self) -> datetime:
+        return self._clock().astimezone(UTC)
+
+    def due_for(self, start: datetime, priority: int | None) -> datetime:
+        """The due time of a request that started at ``start``; untriaged ones get P2's time for triage."""
+        return self.calendar.due_at(start, self.spans[priority if priority is not None else 2])
+
+    def due_state(self, row: db.RequestRow | db.ListRow, now: datetime | None = None) -> DueState | None:
+        """Office time left (or overdue) for an open request; None for a closed one or no due time."""
+        if row.due_at is None or not rules.is_open(row.status):
+            return None
+        paused = db.paused_since(self.store, row.id) if row.status == rules.WAITING_REQUESTER else None
+        return self.calendar.state(row.due_at, now or self.now(), paused)
+
+    # --- reading ---
+
+    def get(self, request_id: int) -> db.RequestRow | None:
+        return db.get_request(self.store, request_id)
+
+    def history(self, request_id: int) -> list[db.EventRow]:
+        return db.history(self.store, request_id)
+
+    def counts(self) -> dict[db.ViewName, int]:
+        return db.view_counts(self.store, me=self.actor, now=self.now(), recently=self.recently)
+
+    def window(
+        self,
+        view: db.ViewName,
+        *,
+        sort: db.SortName = "due",
+        after: tuple[Any, ...] | None = None,
+        limit: int = 100,
+        match: str = "",
+        unit_id: int | None = None,
+    ) -> db.Window:
+        return db.view_window(
+            self.store,
+            view,
+            me=self.actor,
+            now=self.now(),
+            sort=sort,
+            after=after,
+            limit=limit,
+            match=match,
+            unit_id=unit_id,
+            recently=self.recently,
+        )
+
+    def figures(self, since: date, until: date, unit_id: int | None = None) -> db.Figures:
+        """Figures for requests created from ``since`` up to and including ``until`` (local dates)."""
+        zone = self.calendar.zone
+        start = datetime.combine(since, time(0), tzinfo=zone)
+        end = datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
+        months = []
+        first = date(since.year, since.month, 1)
+        while first <= until:
+            following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+            months.append(
+                (
+                    f"{first.year}-{first.month:02d}",
+                    max(start, datetime.combine(first, time(0), tzinfo=zone)),
+                    min(end, datetime.combine(following, time(0), tzinfo=zone)),
+                )
+            )
+            first = following
+        return db.request_figures(
+            self.store, since=start, until=end, now=self.now(), months=months, unit_id=unit_id
+        )
+
+    # --- changing ---
+
+    def create(
+        self,
+        title: str,
+        *,
+        description: str = "",
+        requester_person_id: int | None = None,
+        requester_email: str = "",
+        unit_id: int | None = None,
+        category: str = "",
+        priority: int | None = None,
+        assignee: str = "",
+        mail: Sequence[tuple[int, str]] = (),
+        note: str = "",
+    ) -> db.RequestRow:
+        """A new request (from mail or by hand), numbered OMA-YYYY-NNNN by the local year."""
+        title = " ".join(title.split())
+        if not title:
+            raise rules.RuleError(_("A request needs a title."))
+        if category:
+            rules.check_category(category, self.categories)
+        if priority is not None:
+            rules.check_priority(priority)
+        now = self.now()
+        values: dict[str, Any] = {
+            "description": description,
+            "requester_person_id": requester_person_id,
+            "requester_email": requester_email,
+            "unit_id": unit_id,
+            "category": category,
+            "priority": priority,
+            "assignee": assignee,
+            "due_at": self.due_for(now, priority),
+        }
+        if rules.is_triaged(priority, category, assignee):
+            values.update(status=rules.IN_PROGRESS, first_response_at=now)
+        year = now.astimezone(self.calendar.zone).year
+        return db.create_request(
+            self.store, year=year, title=title, actor=self.actor, now=now, values=values, mail=mail, note=note
+        )
+
+    def _changes(self, row: db.RequestRow, verb: Verb, value: Any, now: datetime) -> dict[str, Any]:
+        """The fields a verb changes on ``row``, with what the rules make follow from it."""
+        changes: dict[str, Any] = {}
+        if verb == "priority":
+            rules.check_priority(int(value))
+            changes["priority"] = int(value)
+            changes["due_at"] = self.due_for(row.created_at, int(value))
+        elif verb == "category":
+            rules.check_category(str(value), self.categories)
+            changes["category"] = str(value)
+        elif verb == "assignee":
+            changes["assignee"] = str(value).strip()
+        elif verb == "status":
+            return self._status_changes(row, str(value), now)
+        merged = {**_fields(row), **changes}
+        if row.status == rules.NEW and rules.is_triaged(
+            merged["priority"], merged["category"], merged["assignee"]
+        ):
+            # Fully triaged: the request leaves the untriaged view in the same step.
+            changes.update(self._status_changes(row, rules.IN_PROGRESS, now))
+        return changes
+
+    def _status_changes(self, row: db.RequestRow, status: str, now: datetime) -> dict[str, Any]:
+        rules.check_transition(row.status, status)
+        if status == row.status:
+            return {}
+        effects = rules.status_effects(
+            row.status,
+            status,
+            has_first_response=row.first_response_at is not None,
+            has_resolved=row.resolved_at is not None,
+        )
+        changes: dict[str, Any] = {"status": status}
+        if effects.first_response:
+            changes["first_response_at"] = now
+        if effects.resolved:
+            changes["resolved_at"] = now
+        if effects.clear_resolved:
+            changes["resolved_at"] = None
+        if effects.closed:
+            changes["closed_at"] = now
+        if effects.clear_closed:
+            changes["closed_at"] = None
+        if effects.resumes and row.due_at is not None:
+            paused = db.paused_since(self.store, row.id)
+            if paused is not None:
+                changes["due_at"] = self.calendar.resume(row.due_at, paused, now)
+        return changes
+
+    def _change(self, request_id: int, version: int, verb: Verb, value: Any) -> db.RequestRow:
+        row = self._current(request_id)
+        now = self.now()
+        changes = self._changes(row, verb, value, now)
+        return db.change_request(
+            self.store,
+            request_id,
+            changes,
+            expected_version=version,
+            actor=self.actor,
+            now=now,
+            summary=f"{row.reference}: {verb}",
+        )
+
+    def _current(self, request_id: int) -> db.RequestRow:
+        row = db.get_request(self.store, request_id)
+        if row is None:
+            raise db.NotFound(request_id)
+        return row
+
+    def set_priority(self, request_id: int, version: int, priority: int) -> db.RequestRow:
+        return self._change(request_id, version, "priority", priority)
+
+    def set_category(self, request_id: int, version: int, category: str) -> db.RequestRow:
+        return self._change(request_id, version, "category", category)
+
+    def assign(self, request_id: int, version: int, assignee: str) -> db.RequestRow:
+        return self._change(request_id, version, "assignee", assignee)
+
+    def set_status(self, request_id: int, version: int, status: str) -> db.RequestRow:
+        return self._change(request_id, version, "status", status)
+
+    def escalate(self, request_id: int, version: int, ticket: str) -> db.RequestRow:
+        """Waiting on DigiFinland, with DigiFinland's ticket number."""
+        ticket = ticket.strip()
+        if not ticket:
+            raise rules.RuleError(_("Give DigiFinland's ticket number."))
+        row = self._current(request_id)
+        now = self.now()
+        changes = self._status_changes(row, rules.WAITING_VENDOR, now)
+        changes["digifinland_ticket"] = ticket
+        return db.change_request(
+            self.store,
+            request_id,
+            changes,
+            expected_version=version,
+            actor=self.actor,
+            now=now,
+            summary=f"{row.reference}: escalate",
+        )
+
+    def add_note(self, request_id: int, text: str) -> int:
+        text = text.strip()
+        if not text:
+            raise rules.RuleError(_("The note is empty."))
+        return db.add_note(self.store, request_id, text, actor=self.actor, now=self.now())
+
+    def merge(self, source: Selected, target: Selected) -> tuple[db.RequestRow, db.RequestRow]:
+        """Merge ``source`` into ``target``: its mail and history move, it closes pointing there."""
+        return db.merge_requests(
+            self.store,
+            source.request_id,
+            target.request_id,
+            source_version=source.version,
+            target_version=target.version,
+            actor=self.actor,
+            now=self.now(),
+        )
+
+    def bulk(self, selection: Sequence[Selected], verb: Verb, value: Any) -> list[db.RequestRow]:
+        """One verb on many requests: one transaction, one undo step; any conflict changes nothing."""
+        now = self.now()
+        items = []
+        for picked in selection:
+            row = self._current(picked.request_id)
+            items.append(db.BulkItem(picked.request_id, picked.version, self._changes(row, verb, value, now)))
+        return db.bulk_change(self.store, items, actor=self.actor, now=now, summary=f"{verb} × {len(items)}")
+
+    def undo(self) -> db.UndoResult | None:
+        """Undo this person's last action (None when there is nothing to undo)."""
+        return db.undo_last(self.store, actor=self.actor, now=self.now())
+
+    def last_action(self) -> db.ActionRow | None:
+        return db.last_undoable(self.store, self.actor)
+
+
+def _fields(row: db.RequestRow) -> dict[str, Any]:
+    return {"priority": row.priority, "category": row.category, "assignee": row.assignee}
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        return "koordinaattori"
