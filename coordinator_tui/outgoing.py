@@ -36,3 +36,14 @@ def queue_message(
         recipients=recipients,
         state="demo" if demo else "queued",
     )
+
+
+def recover_interrupted(store: Store) -> int:
+    """At start-up: rows a crash left "sending" become "unknown" (never re-sent); returns how many.
+
+    Call before any sender of this store runs (e.g. when the app or a headless command opens the
+    store); a row still "sending" then can only be a crash's leftover.
+    """
+    from store.outbox import mark_interrupted
+
+    return mark_interrupted(store)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from store.models import Outbox, utcnow
+from store.models import Delivery, Outbox, utcnow
 
 if TYPE_CHECKING:
     from store.engine import Store
@@ -61,3 +61,156 @@ def outbox_entries(store: Store, limit: int = 200) -> list[OutboxEntry]:
             )
             for row in rows
         ]
+
+
+# --- sending: the state machine queued → sending → sent | failed | unknown ---------------------
+
+# States a row can be sent from. Nothing else is ever sent: "sending" and "unknown" may already
+# have reached the server, "sent" has, "demo" never goes anywhere.
+SENDABLE = ("queued",)
+FINAL_STATES = ("sent", "failed", "unknown")
+INTERRUPTED_NOTE = (
+    "interrupted while sending: the message may or may not have been delivered; it is not sent again"
+)
+
+
+class OutboxStateError(Exception):
+    """The row is not in a state that allows what was asked (e.g. sending a row twice)."""
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """What a sender needs from one outbox row."""
+
+    id: int
+    kind: str
+    message_id: str
+    subject: str
+    raw: bytes
+    recipients: list[str]
+    state: str
+    error: str
+
+
+@dataclass(frozen=True)
+class DeliveryEntry:
+    recipient: str
+    status: str  # pending, accepted, refused, retry
+    smtp_reply: str
+    at: datetime | None
+
+
+def outgoing_message(store: Store, outbox_id: int) -> OutgoingMessage:
+    with store.session() as session:
+        row = session.get(Outbox, outbox_id)
+        if row is None:
+            raise LookupError(f"no outbox row {outbox_id}")
+        return OutgoingMessage(
+            id=outbox_id,
+            kind=row.kind,
+            message_id=row.message_id,
+            subject=row.subject,
+            raw=bytes(row.raw),
+            recipients=json.loads(row.recipients or "[]"),
+            state=row.state,
+            error=row.error,
+        )
+
+
+def start_sending(store: Store, outbox_id: int) -> OutgoingMessage:
+    """Move a queued row to "sending" and give each recipient a pending delivery; committed on return.
+
+    The caller opens the SMTP connection only after this returns, so a crash from here on leaves
+    "sending", which :func:`mark_interrupted` turns into "unknown" — never into a second send.
+    Raises :class:`OutboxStateError` when the row is not queued (another sender took it first).
+    """
+    from sqlalchemy import update
+    from sqlmodel import col
+
+    with store.session() as session:
+        changed = session.connection().execute(
+            update(Outbox)
+            .where(col(Outbox.id) == outbox_id, col(Outbox.state).in_(SENDABLE))
+            .values(state="sending", error="")
+        )
+        if changed.rowcount != 1:
+            state = session.get(Outbox, outbox_id)
+            raise OutboxStateError(
+                f"outbox row {outbox_id} is {state.state if state else 'missing'}, not queued"
+            )
+        row = session.get(Outbox, outbox_id)
+        assert row is not None
+        recipients: list[str] = json.loads(row.recipients or "[]")
+        for recipient in recipients:
+            session.add(Delivery(outbox_id=outbox_id, recipient=recipient, status="pending"))
+    return outgoing_message(store, outbox_id)
+
+
+def record_deliveries(store: Store, outbox_id: int, results: dict[str, tuple[str, str]]) -> None:
+    """Set each recipient's delivery: address → (status, the server's reply)."""
+    from sqlmodel import col, select
+
+    now = utcnow()
+    with store.session() as session:
+        rows = session.exec(select(Delivery).where(col(Delivery.outbox_id) == outbox_id)).all()
+        by_recipient = {row.recipient.casefold(): row for row in rows}
+        for recipient, (status, reply) in results.items():
+            row = by_recipient.get(recipient.casefold())
+            if row is None:
+                row = Delivery(outbox_id=outbox_id, recipient=recipient)
+            row.status, row.smtp_reply, row.at = status, reply[:500], now
+            session.add(row)
+
+
+def finish_sending(store: Store, outbox_id: int, state: str, error: str = "") -> None:
+    """The end of an attempt: "sent", "failed" or "unknown", with the reason in words."""
+    if state not in FINAL_STATES:
+        raise ValueError(f"not a final state: {state}")
+    with store.session() as session:
+        row = session.get(Outbox, outbox_id)
+        if row is None:
+            raise LookupError(f"no outbox row {outbox_id}")
+        if row.state != "sending":
+            raise OutboxStateError(f"outbox row {outbox_id} is {row.state}, not sending")
+        row.state, row.error = state, error[:2000]
+        if state == "sent":
+            row.sent_at = utcnow()
+        session.add(row)
+
+
+def note_outbox_error(store: Store, outbox_id: int, note: str) -> None:
+    """Add a note to a row's error text without changing its state (e.g. the Sent copy failed)."""
+    with store.session() as session:
+        row = session.get(Outbox, outbox_id)
+        if row is None:
+            return
+        row.error = (f"{row.error}; {note}" if row.error else note)[:2000]
+        session.add(row)
+
+
+def mark_interrupted(store: Store) -> int:
+    """Rows left "sending" by a crash become "unknown"; returns how many.
+
+    Call when no sender of this store is running (at start-up): they may have reached the
+    server, so they are shown to the user and never sent again automatically.
+    """
+    from sqlalchemy import update
+    from sqlmodel import col
+
+    with store.session() as session:
+        changed = session.connection().execute(
+            update(Outbox)
+            .where(col(Outbox.state) == "sending")
+            .values(state="unknown", error=INTERRUPTED_NOTE)
+        )
+        return int(changed.rowcount or 0)
+
+
+def deliveries(store: Store, outbox_id: int) -> list[DeliveryEntry]:
+    from sqlmodel import col, select
+
+    with store.session() as session:
+        rows = session.exec(
+            select(Delivery).where(col(Delivery.outbox_id) == outbox_id).order_by(col(Delivery.id))
+        ).all()
+        return [DeliveryEntry(row.recipient, row.status, row.smtp_reply, row.at) for row in rows]
