@@ -29,6 +29,17 @@ BENCHMARKS = [
         ["--store", str(RESULTS / "store-100k.sqlite")],
         [("first_paint_median_s", "s", 0.6), ("peak_rss_median_mb", "MB", 150.0)],
     ),
+    (
+        "imap_sync.py",
+        "imap_sync.json",
+        ["--messages", "20000", "--rounds", "3"],
+        [
+            ("initial_ratio", "x mbsync", 1.5),
+            ("ours_quiet_imap_s", "s", 0.1),
+            ("ours_quiet_s", "s", 0.6),
+            ("ours_peak_rss_mb", "MB", 200.0),
+        ],
+    ),
 ]
 
 

@@ -69,6 +69,39 @@ def stored_uids(session: Session, folder_id: int) -> set[int]:
     return {uid for (uid,) in rows}
 
 
+def highest_stored_uid(session: Session, folder_id: int) -> int:
+    """The highest server UID stored for the folder (0 when it has none).
+
+    Rows with a UID below 1 are local placeholders (a message moved here before the server told
+    its UID) and do not count.
+    """
+    from sqlalchemy import func, select
+
+    statement = select(func.max(col(MailMessage.uid))).where(
+        col(MailMessage.folder_id) == folder_id, col(MailMessage.uid) > 0
+    )
+    return int(session.connection().execute(statement).scalar() or 0)
+
+
+def delete_uid_ranges(session: Session, folder_id: int, ranges: Iterable[tuple[int, int]]) -> int:
+    """Delete the folder's messages whose UID is in any of the (low, high) ranges; returns how many."""
+    from sqlalchemy import bindparam, delete
+
+    parameters = [{"low": int(low), "high": int(high)} for low, high in ranges]
+    if not parameters:
+        return 0
+    statement = delete(MailMessage).where(
+        col(MailMessage.folder_id) == folder_id,
+        col(MailMessage.uid) >= bindparam("low"),
+        col(MailMessage.uid) <= bindparam("high"),
+    )
+    connection = session.connection()
+    removed = 0
+    for parameter in parameters:  # rowcount of an executemany is not reliable across drivers
+        removed += int(connection.execute(statement, parameter).rowcount or 0)
+    return removed
+
+
 def stored_flags(session: Session, folder_id: int, uids: Iterable[int] | None = None) -> dict[int, Flags]:
     """UID → (seen, flagged, answered) for the folder's messages (only ``uids`` when given)."""
     from sqlalchemy import select

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import itertools
-import ssl
+import random
+import subprocess
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -18,7 +20,7 @@ from sqlmodel import select
 
 from coordinator_tui.config import ImapSection
 from coordinator_tui.mail.imap import ImapError, close_quietly, connect
-from coordinator_tui.mail.sync import BODY_LIMIT, LARGE_NOTE, SyncReport, sync_account
+from coordinator_tui.mail.sync import HEADERS_LIMIT, PART_LIMIT, WHOLE_LIMIT, SyncReport, sync_account
 from store import mail as mail_store
 from store.engine import Store, open_store
 from store.models import MailAttachment, MailFolder, MailMessage
@@ -232,8 +234,10 @@ def test_incremental_sync_fetches_only_the_new_message_and_a_quiet_sync_is_cheap
     assert counts(report, "INBOX") == (1, 0, 0)
     assert report.folder("INBOX").in_store == 5
     assert [m.uid for m in messages(store, "INBOX")][-1] == new_uid
-    # In INBOX: UID SEARCH, UID FETCH of flags changed since HIGHESTMODSEQ, metadata and body of the new one.
-    assert sum(command.startswith("UID") for command in imap_commands) == 4, imap_commands
+    # In INBOX, with QRESYNC: EXAMINE itself tells the flag changes and expunges; then UID SEARCH
+    # UID n:* for the new ones, UID FETCH of their metadata and of their bodies.
+    assert sum(command.startswith("UID") for command in imap_commands) == 3, imap_commands
+    assert "UID SEARCH" in imap_commands and "UID FETCH" in imap_commands
 
     imap_commands.clear()
     quiet = sync_account(store, section, imap_user.password)
@@ -245,22 +249,35 @@ def test_incremental_sync_fetches_only_the_new_message_and_a_quiet_sync_is_cheap
     assert len(imap_commands) <= 10, imap_commands
 
 
-def hide_condstore(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the server look like one without CONDSTORE/QRESYNC: every flag is then fetched."""
+def hide_capabilities(monkeypatch: pytest.MonkeyPatch, hidden: tuple[bytes, ...]) -> None:
+    """Make the server look like one without these capabilities (e.g. QRESYNC, CONDSTORE)."""
     original = IMAPClient.capabilities
 
     def capabilities(self: IMAPClient) -> tuple[bytes, ...]:
-        return tuple(c for c in original(self) if c not in (b"CONDSTORE", b"QRESYNC"))
+        return tuple(c for c in original(self) if c not in hidden)
 
     monkeypatch.setattr(IMAPClient, "capabilities", capabilities)
 
 
-@pytest.mark.parametrize("condstore", [True, False], ids=["condstore", "no-condstore"])
+def hide_condstore(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the server look like one without CONDSTORE/QRESYNC: every flag is then fetched."""
+    hide_capabilities(monkeypatch, (b"CONDSTORE", b"QRESYNC"))
+
+
+SERVER_KINDS = {"qresync": (), "condstore-only": (b"QRESYNC",), "neither": (b"CONDSTORE", b"QRESYNC")}
+
+
+@pytest.mark.parametrize("kind", list(SERVER_KINDS))
 def test_flag_changes_and_expunges_on_the_server_reach_the_store(
-    dovecot: Dovecot, imap_user: ImapAccount, store: Store, monkeypatch: pytest.MonkeyPatch, condstore: bool
+    dovecot: Dovecot,
+    imap_user: ImapAccount,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    imap_commands: list[str],
+    kind: str,
 ) -> None:
-    if not condstore:
-        hide_condstore(monkeypatch)
+    hide_capabilities(monkeypatch, SERVER_KINDS[kind])
+    condstore = kind != "neither"
     uids = deliver_inbox(dovecot, imap_user)
     section = section_for(imap_user)
     sync_account(store, section, imap_user.password)
@@ -272,8 +289,13 @@ def test_flag_changes_and_expunges_on_the_server_reach_the_store(
         other.delete_messages([uids[2]])
         other.expunge()
 
+    imap_commands.clear()
     report = sync_account(store, section, imap_user.password)
     assert counts(report, "INBOX") == (0, 2, 1)
+    if kind == "qresync":  # EXAMINE (QRESYNC ...) told it all: no SEARCH ALL, no FETCH of flags
+        assert not any(command.startswith("UID") for command in imap_commands), imap_commands
+    else:
+        assert "UID SEARCH" in imap_commands, imap_commands
     stored = {m.uid: m for m in messages(store, "INBOX")}
     assert sorted(stored) == [uids[0], uids[1], uids[3]]
     assert stored[uids[0]].seen and not stored[uids[0]].flagged
@@ -284,9 +306,15 @@ def test_flag_changes_and_expunges_on_the_server_reach_the_store(
     with dovecot.connect(imap_user.username) as other:
         other.select_folder("INBOX")
         other.remove_flags([uids[0]], [SEEN])
+        other.remove_flags([uids[1]], [FLAGGED])
+        other.add_flags([uids[3]], [SEEN, FLAGGED])
     again = sync_account(store, section, imap_user.password)
-    assert counts(again, "INBOX") == (0, 1, 0)
-    assert not {m.uid: m for m in messages(store, "INBOX")}[uids[0]].seen
+    assert counts(again, "INBOX") == (0, 3, 0)
+    stored = {m.uid: m for m in messages(store, "INBOX")}
+    assert not stored[uids[0]].seen and not stored[uids[1]].flagged
+    assert stored[uids[3]].seen and stored[uids[3]].flagged
+    quiet = sync_account(store, section, imap_user.password)
+    assert counts(quiet, "INBOX") == (0, 0, 0) and quiet.folder("INBOX").in_store == 3
 
 
 def test_a_new_uidvalidity_resyncs_the_folder_without_stale_rows(
@@ -331,17 +359,121 @@ def test_a_missing_configured_folder_is_reported_and_the_others_still_sync(
     assert report.folder("INBOX").in_store == 1
 
 
-def test_a_large_message_keeps_its_headers_but_not_its_text(
+@pytest.fixture
+def bytes_received(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Bytes this process reads from IMAP connections (response lines and literals), as one counter."""
+    received = [0]
+    original_read = imaplib.IMAP4.read
+    original_readline = imaplib.IMAP4.readline
+
+    def read(self: imaplib.IMAP4, size: int) -> bytes:
+        data: bytes = original_read(self, size)
+        received[0] += len(data)
+        return data
+
+    def readline(self: imaplib.IMAP4) -> bytes:
+        data: bytes = original_readline(self)
+        received[0] += len(data)
+        return data
+
+    monkeypatch.setattr(imaplib.IMAP4, "read", read)
+    monkeypatch.setattr(imaplib.IMAP4, "readline", readline)
+    return received
+
+
+PDF = b"%PDF-1.4\n" + random.Random(5).randbytes(5 * 1024 * 1024 - 9)
+
+
+def big_report() -> bytes:
+    """Text (windows-1252, quoted-printable) and HTML alternatives, and a 5 MB PDF."""
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["From"] = "Jörgen Sällä <jorgen@example.fi>"
+    message["To"] = "koordinaattori@example.fi"
+    message["Subject"] = "Kuukausiraportti – marraskuu"
+    message["Message-ID"] = "<raportti-11@example.fi>"
+    message["Date"] = "Wed, 25 Nov 2026 16:00:00 +0200"
+    message.set_content(
+        "Hei,\n\nliitteenä marraskuun raportti. Käyntejä 1 204 – yöpäivystys mukana.\n",
+        charset="windows-1252",
+        cte="quoted-printable",
+    )
+    message.add_alternative("<p>Hei, liitteenä <b>marraskuun</b> raportti.</p>", subtype="html")
+    message.add_attachment(PDF, maintype="application", subtype="pdf", filename="raportti marraskuu.pdf")
+    return message.as_bytes()
+
+
+def big_html_only() -> bytes:
+    """HTML only, base64, well over PART_LIMIT: its start is read, the rest cut."""
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["From"] = "Uutiskirje <uutiset@example.fi>"
+    message["To"] = "koordinaattori@example.fi"
+    message["Subject"] = "Uutiskirje"
+    message["Message-ID"] = "<uutiskirje-1@example.fi>"
+    rows = "".join(f"<tr><td>Rivi {n}</td><td>ÄÖÅ äöå</td></tr>" for n in range(5000))
+    html = f"<html><body><h1>Alku näkyy</h1><table>{rows}</table><p>LOPPU EI NÄY</p></body></html>"
+    message.set_content(html, subtype="html", charset="utf-8", cte="base64")
+    return message.as_bytes()
+
+
+def test_a_large_message_keeps_its_text_and_lists_attachments_without_fetching_them(
+    dovecot: Dovecot, imap_user: ImapAccount, store: Store, bytes_received: list[int]
+) -> None:
+    report_raw, html_raw = big_report(), big_html_only()
+    assert len(report_raw) > 5 * 1024 * 1024 and WHOLE_LIMIT < len(html_raw) < 5 * PART_LIMIT
+    report_uid = dovecot.deliver("INBOX", report_raw, user=imap_user.username)
+    html_uid = dovecot.deliver("INBOX", html_raw, user=imap_user.username)
+    small_uid = dovecot.deliver("INBOX", attachment_message(), user=imap_user.username)
+
+    bytes_received[0] = 0
+    result = sync_account(store, section_for(imap_user), imap_user.password)
+    assert result.ok and result.folder("INBOX").new == 3
+    # The PDF (7 MB as base64) never came over the wire; the HTML came only up to PART_LIMIT.
+    assert bytes_received[0] < PART_LIMIT + 200 * 1024, bytes_received[0]
+
+    stored = {m.uid: m for m in messages(store, "INBOX")}
+    report = stored[report_uid]
+    assert report.subject == "Kuukausiraportti – marraskuu" and report.from_name == "Jörgen Sällä"
+    assert "Käyntejä 1 204 – yöpäivystys mukana." in report.body_text  # windows-1252 QP decoded
+    assert report.has_attachments and report.size == len(report_raw)
+    assert report.parse_note == ""
+    assert "\nSubject: Kuukausiraportti" in report.headers and "%PDF" not in report.headers
+    assert "Message-ID: <raportti-11@example.fi>" in report.headers
+    html = stored[html_uid]
+    assert "Alku näkyy" in html.body_text and "LOPPU EI NÄY" not in html.body_text
+    assert html.body_text.endswith("…")
+    with store.session() as session:
+        listed = session.exec(
+            select(MailAttachment).where(MailAttachment.mail_message_id == report.id)  # type: ignore[arg-type]
+        ).all()
+    assert [(a.part, a.filename, a.content_type) for a in listed] == [
+        ("2", "raportti marraskuu.pdf", "application/pdf")
+    ]
+    assert abs(listed[0].size - len(PDF)) <= 4, listed[0].size
+    assert stored[small_uid].has_attachments and "Liitteenä päivitetty lista" in stored[small_uid].body_text
+
+    # The part number is the one IMAP serves the attachment by (as `w` fetches it later).
+    with dovecot.connect(imap_user.username) as client:
+        client.select_folder("INBOX", readonly=True)
+        part = client.fetch([report_uid], ["BODY.PEEK[2]"])[report_uid][b"BODY[2]"]
+    assert base64.b64decode(part) == PDF
+
+
+def test_headers_are_kept_as_received_and_capped(
     dovecot: Dovecot, imap_user: ImapAccount, store: Store
 ) -> None:
-    body = "Iso liite tekstinä.\n" + ("x" * 900 + "\n") * (BODY_LIMIT // 900 + 10)
-    dovecot.deliver("INBOX", plain("Iso viesti", body, "<iso@example.fi>"), user=imap_user.username)
+    long_references = " ".join(f"<viite-{n}@example.fi>" for n in range(4000))  # ~100 KB
+    raw = plain("Viitteet", "Pitkä ketju.\n", "<ketju@example.fi>", References=long_references)
+    dovecot.deliver("INBOX", raw, user=imap_user.username)
+    dovecot.deliver("INBOX", RFC2047_MESSAGE, user=imap_user.username)
     sync_account(store, section_for(imap_user), imap_user.password)
-    [large] = messages(store, "INBOX")
-    assert large.subject == "Iso viesti" and large.message_id == "<iso@example.fi>"
-    assert large.size > BODY_LIMIT
-    assert large.body_text == ""
-    assert LARGE_NOTE in large.parse_note
+    long, encoded = messages(store, "INBOX")
+    assert long.headers.startswith("From: ") or "\nFrom: " in long.headers
+    assert "Message-ID: <ketju@example.fi>" in long.headers
+    assert len(long.headers.encode()) <= HEADERS_LIMIT and "\r" not in long.headers
+    assert "Pitkä ketju" not in long.headers  # the header block only
+    # As received: encoded words stay encoded, every header is there.
+    assert "Subject: =?iso-8859-1?q?Ty=F6jonol=E4hetys_ei_toimi?=" in encoded.headers
+    assert encoded.headers.endswith("Content-Transfer-Encoding: quoted-printable")
 
 
 def test_one_bad_mail_never_stops_a_sync(
@@ -352,9 +484,9 @@ def test_one_bad_mail_never_stops_a_sync(
     dovecot.deliver(
         "INBOX", b"To: rikki@example.fi\r\nSubject: kaatuu\r\n\r\nrikki\r\n", user=imap_user.username
     )
-    from coordinator_tui.mail import sync as sync_module
+    from coordinator_tui.mail import parse as parse_module  # the sync imports it from there when used
 
-    real_addresses_text = sync_module.addresses_text
+    real_addresses_text = parse_module.addresses_text
 
     def broken_addresses_text(addresses: Any) -> str:
         addresses = tuple(addresses)
@@ -362,7 +494,7 @@ def test_one_bad_mail_never_stops_a_sync(
             raise RuntimeError("a bug of ours")
         return real_addresses_text(addresses)
 
-    monkeypatch.setattr(sync_module, "addresses_text", broken_addresses_text)
+    monkeypatch.setattr(parse_module, "addresses_text", broken_addresses_text)
     report = sync_account(store, section_for(imap_user), imap_user.password)
     assert report.ok and report.folder("INBOX").new == 3
     junk, good, broken = messages(store, "INBOX")
@@ -371,11 +503,33 @@ def test_one_bad_mail_never_stops_a_sync(
     assert broken.parse_note == "the message could not be read" and broken.size > 0
 
 
-def test_ca_file_adds_to_the_system_store(imap_user: ImapAccount) -> None:
+def test_ca_file_adds_to_the_system_store(
+    imap_user: ImapAccount, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from coordinator_tui.mail.imap import tls_context
 
-    system = ssl.create_default_context().cert_store_stats()["x509_ca"]
-    assert tls_context(section_for(imap_user)).cert_store_stats()["x509_ca"] == system + 1
+    # The test CA installed as a system CA: a hashed directory, as update-ca-certificates makes
+    # /etc/ssl/certs (the sync gives OpenSSL that directory rather than loading the whole bundle).
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    subject_hash = subprocess.run(
+        ["openssl", "x509", "-hash", "-noout", "-in", str(imap_user.ca_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (certs / f"{subject_hash}.0").symlink_to(imap_user.ca_file)
+    # A CA that signed nothing here (of another name: OpenSSL looks issuers up by name).
+    other_ca = next(path for path in sorted(Path("/usr/share/ca-certificates").rglob("*.crt")))
+    monkeypatch.setenv("SSL_CERT_DIR", str(certs))
+    monkeypatch.setenv("SSL_CERT_FILE", str(certs / "ca-certificates.crt"))  # Debian's bundle path
+
+    close_quietly(connect(section_for(imap_user, ca_file=""), imap_user.password))  # a system CA
+    close_quietly(connect(section_for(imap_user, ca_file=str(other_ca)), imap_user.password))  # added to
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path / "empty"))
+    with pytest.raises(ImapError) as unverified:
+        connect(section_for(imap_user, ca_file=str(other_ca)), imap_user.password)
+    assert "could not be verified" in unverified.value.what
     with pytest.raises(ImapError) as caught:
         tls_context(section_for(imap_user, ca_file="/nonexistent/ca.pem"))
     assert "ca_file" in caught.value.todo

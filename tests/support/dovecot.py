@@ -513,3 +513,54 @@ def _user_name() -> str:
 
 def _group_name() -> str:
     return grp.getgrgid(os.getgid()).gr_name
+
+
+# -- bulk seeding ----------------------------------------------------------------------------------
+
+
+def seed_maildir(
+    server: Dovecot,
+    folder: str,
+    messages: Iterable[bytes],
+    *,
+    user: str = DEFAULT_USER,
+    seen: Iterable[bool] | None = None,
+) -> int:
+    """Write messages straight into a user's Maildir (thousands a second); returns how many.
+
+    Much faster than APPEND for seeding big mailboxes. Dovecot gives the files UIDs, in the order
+    written, when a client next opens the folder; call it before the first client has the folder
+    open (or expect Dovecot to pick the new files up as new mail). ``folder`` is "INBOX" or a
+    top-level folder name (Maildir++ layout: ``.Name``). ``seen`` gives each message its \\Seen flag.
+    """
+    if user not in server._users:
+        raise ValueError(f"no such test user {user!r}")
+    maildir = server.home_root / user / "Maildir"
+    if folder.upper() != "INBOX":
+        if "/" in folder or folder.startswith("."):
+            raise ValueError(f"seed_maildir takes a top-level folder name, not {folder!r}")
+        maildir = maildir / f".{folder}"
+    created: list[Path] = []
+    for directory in (maildir.parent, maildir, maildir / "cur", maildir / "new", maildir / "tmp"):
+        if not directory.exists():
+            directory.mkdir(mode=0o700)
+            created.append(directory)
+    if folder.upper() != "INBOX":
+        with contextlib.suppress(FileExistsError):
+            (maildir / "maildirfolder").touch(mode=0o600, exist_ok=False)
+            created.append(maildir / "maildirfolder")
+    flags_of = iter(seen) if seen is not None else None
+    stamp = int(time.time())
+    host = socket.gethostname().replace("/", "_").replace(":", "_")
+    count = 0
+    for count, raw in enumerate(messages, 1):
+        flags = "S" if flags_of is not None and next(flags_of, False) else ""
+        # Dovecot reads the size from S= instead of stat()ing each file; the counter keeps order.
+        name = f"{stamp}.M{count:08d}P{os.getpid()}.{host},S={len(raw)}:2,{flags}"
+        path = maildir / "cur" / name
+        path.write_bytes(raw)
+        created.append(path)
+    if server._privileged:
+        for path in created:
+            os.chown(path, server.mail_uid, server.mail_gid)
+    return count
