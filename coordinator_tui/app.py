@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -14,26 +15,42 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.worker import Worker
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from coordinator_tui.i18n import N_, _
+from coordinator_tui.i18n import N_, _, count_text
 from coordinator_tui.quickconfig import QuickSettings
 from coordinator_tui.screens.base import AREAS, area_screen_class, translated
 from coordinator_tui.textclean import clean_line
+from coordinator_tui.widgets.syncprogress import (
+    MailSynced,
+    MailSyncProgress,
+    MailWatchStatus,
+    Progress,
+    status_text,
+)
 from store.engine import Store
 from store.errors import StoreError
 
 if TYPE_CHECKING:
+    from textual.message import Message
+
     from coordinator_tui.config import Config
+    from coordinator_tui.mail.watch import MailWatcher, WatchStatus
     from coordinator_tui.secrets import Kind, Secret
 
 log = logging.getLogger(__name__)
 STARTUP_PROBE_ENV = "COORDINATOR_TUI_STARTUP_PROBE"
+MAIL_WATCH_DELAY = 0.5  # seconds after the first frame before the mail watcher starts
+PROGRESS_BAR_FROM = 50  # messages to fetch before the sync shows a progress bar
+WARM_UP_DELAY = 0.3  # seconds after Today's counts before the Mail screen is built in the background
+MAIL_VERSION_EVERY = 2.0  # during a long sync, tell the screens of new mail at most this often
 
 # Textual's own binding descriptions, listed so that the catalog translates them in the footer
 # and the help screen like ours.
@@ -134,6 +151,8 @@ class CoordinatorApp(App[int]):
     # Bumped whenever the mail in the store changed under the screens (a sync, a write-back, a
     # rollback); screens that show mail watch it and read again.
     mail_version: reactive[int] = reactive(0)
+    # What the mail sync is fetching (folder, done, total) while it fetches; None otherwise.
+    sync_progress: reactive[Progress | None] = reactive(None)
 
     def __init__(self, context: AppContext) -> None:
         super().__init__()
@@ -149,6 +168,13 @@ class CoordinatorApp(App[int]):
         if context.settings.keymap:
             self.set_keymap(context.settings.keymap)
         self._config: Config | None = None
+        self.mail_watcher: MailWatcher | None = None
+        self._watch_status: WatchStatus | None = None
+        self._watch_error = ""  # the last_error the watcher set, cleared again when it recovers
+        self._retry_at = 0.0
+        self._retry_timer: Timer | None = None
+        self._mail_bumped_at = 0.0
+        self._warmed_up = False
 
     @property
     def config(self) -> Config:
@@ -183,6 +209,28 @@ class CoordinatorApp(App[int]):
 
             error = self.context.store_error
             self.push_screen(ErrorScreen(_("The store cannot be opened"), f"{error.what}\n\n{error.todo}"))
+        elif not self.context.demo and not os.environ.get(STARTUP_PROBE_ENV):
+            # After the first frame, and a little later still: start-up is measured to the Today counts.
+            self.call_after_refresh(self.set_timer, MAIL_WATCH_DELAY, self.start_mail_watch)
+            self.call_after_refresh(self.recover_outbox)
+
+    def warm_up_screens(self) -> None:
+        """Build the Mail screen in the background once Today is on screen, so that key 2 is instant.
+
+        Building it (compose, styles, the first window of mail) takes ~0.3 s the first time; done
+        while the user reads Today, the first switch costs what a return to it does. Textual has no
+        public call to mount a mode's screen without showing it; ``_init_mode`` is what
+        ``switch_mode`` itself calls (Textual is pinned, and tests/functional cover this path).
+        """
+        if self._warmed_up or os.environ.get(STARTUP_PROBE_ENV):
+            return
+        self._warmed_up = True
+
+        def build(mode: str) -> None:
+            if self.is_running and mode not in self._screen_stacks and self.current_mode != mode:
+                self._init_mode(mode)
+
+        self.set_timer(WARM_UP_DELAY, partial(build, "mail"))
 
     def startup_mark(self, name: str, *, last: bool = False) -> None:
         """For bench/startup: note when a stage was painted; after the last one, write and exit.
@@ -262,6 +310,182 @@ class CoordinatorApp(App[int]):
         if secret is not None and secret.notice:
             self.call_from_thread(self.notify, secret.notice, markup=False)
         return secret
+
+    @work(thread=True, group="outbox", name="outbox check", exit_on_error=False)
+    def recover_outbox(self) -> None:
+        """Rows a crash left "sending" become "unknown": shown in the outbox, never sent again."""
+        from coordinator_tui.outgoing import recover_interrupted
+
+        assert self.store is not None
+        interrupted = recover_interrupted(self.store)
+        if interrupted:
+            self.call_from_thread(
+                self.notify,
+                count_text(
+                    "{n} message was being sent when the app stopped; check the outbox.",
+                    "{n} messages were being sent when the app stopped; check the outbox.",
+                    interrupted,
+                ),
+                severity="warning",
+                markup=False,
+            )
+
+    # -- the mail sync while the app runs ------------------------------------------------------------
+
+    def start_mail_watch(self) -> None:
+        """Start the mail watcher (a thread worker) unless it runs; it does nothing if IMAP is not set."""
+        if self.context.demo or self.context.store is None or self.is_watching_mail:
+            return
+        self.watch_mail()
+
+    @property
+    def is_watching_mail(self) -> bool:
+        return any(
+            worker.group == "mail-watch" and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for worker in self.workers
+        )
+
+    @work(thread=True, exclusive=True, group="mail-watch", name="mail sync", exit_on_error=False)
+    def watch_mail(self) -> None:
+        from coordinator_tui.mail.watch import MailWatcher
+
+        section = self.config.imap
+        store = self.store
+        if not section.host or not section.username or store is None:
+            return
+        worker = get_current_worker()
+
+        def password(refused: bool) -> str | None:
+            from coordinator_tui.secrets import forget_memory
+
+            if refused:  # a password typed in this run was wrong: ask again rather than reuse it
+                forget_memory()
+            secret = self.password_from_worker("imap", section.username)
+            return secret.value if secret is not None else None
+
+        watcher = MailWatcher(
+            store,
+            section,
+            password,
+            on_state=lambda status: self._post_from_watcher(MailWatchStatus(status)),
+            on_progress=lambda folder, done, total: self._post_from_watcher(
+                MailSyncProgress(folder, done, total)
+            ),
+            on_synced=lambda report: self._post_from_watcher(MailSynced(report)),
+            stop_event=worker.cancelled_event,  # set when the app exits (or the worker is cancelled)
+            clock=self.context.clock,
+        )
+        self.mail_watcher = watcher
+        try:
+            watcher.run()
+        finally:
+            self.mail_watcher = None
+
+    def _post_from_watcher(self, message: Message) -> None:
+        with contextlib.suppress(RuntimeError):  # the app's loop has closed: nobody is left to tell
+            self.post_message(message)
+
+    def stop_mail_watch(self) -> None:
+        watcher = self.mail_watcher
+        if watcher is not None:
+            watcher.stop()
+
+    def on_unmount(self) -> None:
+        self.stop_mail_watch()
+
+    def action_sync_mail(self) -> None:
+        """Sync the mailbox now (ctrl+r on the Mail screen)."""
+        if self.context.demo:
+            self.notify(_("The demo syncs nothing: its mail is made up."), markup=False)
+            return
+        watcher = self.mail_watcher
+        if watcher is not None:
+            watcher.wake()
+            return
+        if not self.config.imap.host or not self.config.imap.username:
+            self.notify(
+                _("No mail server is set up: set [imap] host and username in the config file."),
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.start_mail_watch()  # it ended (an error was reported): start again
+
+    def on_mail_watch_status(self, message: MailWatchStatus) -> None:
+        from coordinator_tui.mail.watch import WAITS_FOR_USER, WatchState
+
+        status = message.status
+        previous = self._watch_status
+        self._watch_status = status
+        if status.state is not WatchState.SYNCING:
+            self.sync_progress = None
+        if self._retry_timer is not None:
+            self._retry_timer.stop()
+            self._retry_timer = None
+        if status.state is WatchState.DISCONNECTED:
+            self._retry_at = time.monotonic() + status.retry_in
+            self._retry_timer = self.set_interval(1.0, self._show_watch_status)
+        if status.state is WatchState.DISCONNECTED or status.state in WAITS_FOR_USER:
+            if status.error:
+                self._watch_error = clean_line(status.error)
+                self.last_error = self._watch_error
+            if status.state in WAITS_FOR_USER and (previous is None or previous.state is not status.state):
+                self.notify(
+                    clean_line(status_text(status), limit=300),
+                    title=_("Mail sync"),
+                    severity="error",
+                    markup=False,
+                )
+        elif status.state is WatchState.UP_TO_DATE and self._watch_error:
+            if self.last_error == self._watch_error:
+                self.last_error = ""
+            self._watch_error = ""
+        self._show_watch_status()
+
+    def _show_watch_status(self) -> None:
+        status = self._watch_status
+        if status is None:
+            return
+        retry_left = max(0.0, self._retry_at - time.monotonic())
+        self._set_sync_state(clean_line(status_text(status, self.sync_progress, retry_left)))
+
+    def _set_sync_state(self, text: str) -> None:
+        self._watcher_speaks = True
+        try:
+            self.sync_state = text
+        finally:
+            self._watcher_speaks = False
+
+    def validate_sync_state(self, value: str) -> str:
+        # While the watcher runs its words win over e.g. the Today screen's "last synced" time.
+        if getattr(self, "_watch_status", None) is not None and not getattr(self, "_watcher_speaks", False):
+            return self.sync_state
+        return value
+
+    def on_mail_sync_progress(self, message: MailSyncProgress) -> None:
+        if message.total >= PROGRESS_BAR_FROM:  # a new mail or two is no reason to move the layout
+            self.sync_progress = Progress(message.folder, message.done, message.total)
+            self._show_watch_status()
+        now = time.monotonic()
+        if message.done and now - self._mail_bumped_at >= MAIL_VERSION_EVERY:
+            self._mail_bumped_at = now  # screens show the mail fetched so far
+            self.mail_version += 1
+
+    def on_mail_synced(self, message: MailSynced) -> None:
+        report = message.report
+        if any(folder.new or folder.changed or folder.removed for folder in report.folders):
+            self._mail_bumped_at = time.monotonic()
+            self.mail_version += 1
+        if not report.ok:
+            log.warning("mail sync: some folders failed")
+            self.last_error = clean_line(_("Mail sync: {error}").format(error=report.error))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "mail-watch" and event.state == WorkerState.ERROR:
+            self.sync_progress = None
+            self._set_sync_state(_("sync stopped"))
+            self._watch_status = None
+            self.report_worker_error(event.worker)
 
     def report_worker_error(self, worker: Worker[object]) -> None:
         """The one place a failed worker is turned into words for the user."""

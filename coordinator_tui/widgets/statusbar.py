@@ -1,27 +1,41 @@
-"""The status bar under every screen: where the store is, the sync state, the last error."""
+"""The status bar under every screen: where the store is, the sync state, the last error.
+
+While the mail sync fetches messages, a progress bar with counts shows on the line above it.
+"""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from coordinator_tui.i18n import _
 from coordinator_tui.widgets.safe import plain
+from coordinator_tui.widgets.syncprogress import SyncProgress
 
 
-class StatusBar(Static):
+class StatusLine(Static):
     DEFAULT_CSS = """
-    StatusBar {
+    StatusLine {
         height: 1;
         background: $panel;
         color: $text-muted;
         padding: 0 1;
     }
-    StatusBar.-error { color: $text-error; }
+    StatusLine.-error { color: $text-error; }
+    """
+
+
+class StatusBar(Vertical):
+    DEFAULT_CSS = """
+    StatusBar {
+        height: auto;
+    }
     """
 
     def compose(self) -> ComposeResult:
-        return iter(())
+        yield SyncProgress()
+        yield StatusLine()
 
     def on_mount(self) -> None:
         self.watch(self.app, "sync_state", self._refresh_text)
@@ -35,5 +49,6 @@ class StatusBar(Static):
             _("Sync: {state}").format(state=getattr(app, "sync_state", "")),
         ]
         parts.append(_("Last error: {error}").format(error=error) if error else _("No errors"))
-        self.set_class(bool(error), "-error")
-        self.update(plain(" · ".join(parts), limit=1000))
+        line = self.query_one(StatusLine)
+        line.set_class(bool(error), "-error")
+        line.update(plain(" · ".join(parts), limit=1000))
