@@ -78,11 +78,6 @@ class OverviewScreen(AreaScreen):
         self.loaded_at = self.coordinator.now()
 
 
-class MailScreen(OverviewScreen):
-    AREA = "mail"
-    INTRO = N_("The shared mailbox. Sync, reading and triage from the keyboard come with the mail issue.")
-
-
 class RequestsScreen(OverviewScreen):
     AREA = "requests"
     INTRO = N_("Service requests. Keyboard triage, due times and replies come with the request issue.")

@@ -42,7 +42,7 @@ AREA_BY_MODE = {area.mode: area for area in AREAS}
 # Where each area's screen class lives; imported on first use (see area_screen_class).
 _SCREEN_CLASSES = {
     "today": ("coordinator_tui.screens.today", "TodayScreen"),
-    "mail": ("coordinator_tui.screens.areas", "MailScreen"),
+    "mail": ("coordinator_tui.screens.mail", "MailScreen"),
     "requests": ("coordinator_tui.screens.areas", "RequestsScreen"),
     "notices": ("coordinator_tui.screens.areas", "NoticesScreen"),
     "feeds": ("coordinator_tui.screens.areas", "FeedsScreen"),

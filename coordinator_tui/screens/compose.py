@@ -418,13 +418,9 @@ class ComposeScreen(Screen[None]):
         source = self.draft.source_message_id
         raw: bytes | None = None
         note = ""
-        try:
-            from coordinator_tui.mail.ondemand import RAW_LIMIT, fetch_raw
-        except ImportError:  # the on-demand fetcher is not in this build
-            available = False
-        else:
-            available = True
-        if not available or store is None or source is None or not section.host:
+        from coordinator_tui.mail.ondemand import RAW_LIMIT, fetch_raw
+
+        if store is None or source is None or not section.host:
             note = _("Attachments are not included: the original cannot be fetched from the server.")
         else:
             secret = app.password_from_worker("imap", section.username)
@@ -522,8 +518,7 @@ class ComposeScreen(Screen[None]):
             message = build_message(
                 draft,
                 from_address=config.smtp.from_address,
-                # [smtp] from_name, once the config has it (e.g. "Omaolo-koordinaattori").
-                from_name=str(getattr(config.smtp, "from_name", "") or ""),
+                from_name=config.smtp.from_name,
                 attachment=attachment,
             )
         except DraftError as error:

@@ -52,6 +52,12 @@ class TodayScreen(AreaScreen):
         )
         self.query_one("#today-areas", OptionList).focus()
         self.call_after_refresh(self.coordinator.startup_mark, "first_paint")
+        # New mail synced while Today is on screen changes its counts.
+        self.watch(self.coordinator, "mail_version", self._mail_changed, init=False)
+
+    def _mail_changed(self, _version: int) -> None:
+        if self.is_current:
+            self.action_refresh()
 
     def action_refresh(self) -> None:
         if self.coordinator.store is not None:
@@ -69,7 +75,9 @@ class TodayScreen(AreaScreen):
 
     @on(DashboardLoaded)
     def show_dashboard(self, message: DashboardLoaded) -> None:
-        if message.last_sync is not None and not self.coordinator.context.demo:
+        # While the mail watcher runs, the status bar shows its live words instead.
+        watching = self.coordinator.mail_watcher is not None
+        if message.last_sync is not None and not self.coordinator.context.demo and not watching:
             self.coordinator.sync_state = _("mail last synced {time}").format(
                 time=fi_datetime(message.last_sync)
             )
@@ -101,6 +109,7 @@ class TodayScreen(AreaScreen):
         self.coordinator.dashboard_loaded_at = datetime.now(UTC)
         self.loaded_at = self.coordinator.now()
         self.call_after_refresh(self.coordinator.startup_mark, "counts_painted", last=True)
+        self.call_after_refresh(self.coordinator.warm_up_screens)
 
     @staticmethod
     def _area_texts(counts: DashboardCounts) -> list[tuple[str, str]]:
