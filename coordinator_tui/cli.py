@@ -228,6 +228,8 @@ def run_init(args: argparse.Namespace, _config: Config, path: Path) -> int:
     if path.exists() and not args.force:
         print(f"{path} exists already; nothing was written. Use --force to overwrite it.", file=sys.stderr)
         return EXIT_FAILURE
+    from coordinator_tui.mail.canned import canned_dir, write_defaults
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         path.write_text(EXAMPLE_CONFIG, encoding="utf-8")
@@ -235,6 +237,14 @@ def run_init(args: argparse.Namespace, _config: Config, path: Path) -> int:
         print(f"Cannot write {path}: {error.strerror}.", file=sys.stderr)
         return EXIT_FAILURE
     print(f"Wrote an example config to {path}. Edit [imap] and [smtp], then run `{APP_NAME} doctor`.")
+    try:
+        written = write_defaults()  # never overwrites a reply the user has edited
+    except OSError as error:
+        print(f"Cannot write the canned replies to {canned_dir()}: {error.strerror}.", file=sys.stderr)
+        return EXIT_FAILURE
+    if written:
+        count = len(written)
+        print(f"Wrote {count} canned replies (Finnish and Swedish) to {canned_dir()}: edit them freely.")
     return EXIT_OK
 
 

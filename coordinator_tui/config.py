@@ -90,6 +90,8 @@ class ImapSection(ServerSection):
 class SmtpSection(ServerSection):
     from_address: str = ""
     """The address mail is sent from, e.g. the shared mailbox's address."""
+    from_name: str = ""
+    """The name shown with that address, e.g. "Omaolo-koordinaattori"; empty = the bare address."""
 
     def effective_port(self) -> int:
         return self.port or (465 if self.security == "tls" else 587)
@@ -330,6 +332,7 @@ folders = ["INBOX"]       # Sent, Archive and Trash are found from the server
 security = "tls"
 # username = "omaolo.koordinaattori@example.fi"
 # from_address = "omaolo@example.fi"
+# from_name = "Omaolo-koordinaattori"
 
 # Newsletter feeds, one [[feeds]] table each.
 # [[feeds]]

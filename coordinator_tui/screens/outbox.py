@@ -17,8 +17,8 @@ from textual.widgets import DataTable, Footer, Static
 from coordinator_tui.i18n import N_, _
 from coordinator_tui.screens.base import translated
 from coordinator_tui.timefmt import fi_datetime
-from coordinator_tui.widgets.safe import plain_cell
-from store.outbox import OutboxEntry, outbox_entries
+from coordinator_tui.widgets.safe import plain_block, plain_cell
+from store.outbox import DeliveryEntry, OutboxEntry, deliveries, outbox_entries
 
 STATE_NAMES = {
     "demo": N_("demo: not sent"),
@@ -36,6 +36,21 @@ class OutboxLoaded(Message):
         self.entries = entries
 
 
+class DeliveriesLoaded(Message):
+    def __init__(self, entry: OutboxEntry, deliveries: list[DeliveryEntry]) -> None:
+        super().__init__()
+        self.entry = entry
+        self.deliveries = deliveries
+
+
+DELIVERY_NAMES = {
+    "pending": N_("not yet tried"),
+    "accepted": N_("accepted"),
+    "refused": N_("refused"),
+    "retry": N_("refused for now (try again later)"),
+}
+
+
 class OutboxScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape,q", "dismiss", N_("Close"), id="outbox.close"),
@@ -46,17 +61,20 @@ class OutboxScreen(ModalScreen[None]):
     OutboxScreen { align: center middle; }
     OutboxScreen > Vertical { width: 95%; height: 85%; border: round $accent; background: $surface; }
     OutboxScreen DataTable { height: 1fr; }
+    OutboxScreen #outbox-detail { height: auto; max-height: 10; padding: 0 1; border-top: solid $panel; }
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._bindings = translated(self._bindings)
+        self._entries: dict[str, OutboxEntry] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Content(_("Outbox")), classes="heading")
             yield Static(Content(""), id="outbox-intro", classes="intro")
             yield DataTable(id="outbox-rows", cursor_type="row", zebra_stripes=True)
+            yield Static(Content(""), id="outbox-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -81,15 +99,45 @@ class OutboxScreen(ModalScreen[None]):
     def show(self, message: OutboxLoaded) -> None:
         table = self.query_one("#outbox-rows", DataTable)
         table.clear()
+        self._entries = {str(entry.id): entry for entry in message.entries}
         for entry in message.entries:
-            table.add_row(
-                plain_cell(fi_datetime(entry.created_at)),
-                Text(_(STATE_NAMES.get(entry.state, entry.state))),
-                plain_cell(entry.kind),
-                plain_cell(str(len(entry.recipients))),
-                plain_cell(entry.subject),
-            )
+            table.add_row(*self._cells(entry), key=str(entry.id))
         self.loaded = True
+
+    def _cells(self, entry: OutboxEntry) -> tuple[Text, ...]:
+        return (
+            plain_cell(fi_datetime(entry.created_at)),
+            Text(_(STATE_NAMES.get(entry.state, entry.state))),
+            plain_cell(entry.kind),
+            plain_cell(str(len(entry.recipients))),
+            plain_cell(entry.subject),
+        )
+
+    @on(DataTable.RowHighlighted, "#outbox-rows")
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        entry = self._entries.get(event.row_key.value or "")
+        if entry is not None:
+            self.load_deliveries(entry)
+
+    @work(thread=True, exclusive=True, group="outbox-detail", exit_on_error=False)
+    def load_deliveries(self, entry: OutboxEntry) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        if store is not None:
+            self.post_message(DeliveriesLoaded(entry, deliveries(store, entry.id)))
+
+    @on(DeliveriesLoaded)
+    def show_deliveries(self, message: DeliveriesLoaded) -> None:
+        """The highlighted message's reason for failing and each recipient's answer."""
+        lines = []
+        if message.entry.error:
+            lines.append(_("Note: {error}").format(error=message.entry.error))
+        for delivery in message.deliveries:
+            status = _(DELIVERY_NAMES.get(delivery.status, delivery.status))
+            reply = f" ({delivery.smtp_reply})" if delivery.smtp_reply else ""
+            lines.append(f"{delivery.recipient}: {status}{reply}")
+        if not lines:
+            lines.append(_("Recipients: {recipients}").format(recipients=", ".join(message.entry.recipients)))
+        self.query_one("#outbox-detail", Static).update(plain_block("\n".join(lines)))
 
     def action_cursor_down(self) -> None:
         self.query_one("#outbox-rows", DataTable).action_cursor_down()

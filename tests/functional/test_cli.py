@@ -75,16 +75,22 @@ def test_a_named_config_that_is_missing_is_an_error(tmp_path: Path) -> None:
     assert "does not exist" in result.stderr
 
 
-def test_init_writes_a_commented_example_that_loads(tmp_path: Path) -> None:
+def test_init_writes_a_commented_example_that_loads(tmp_path: Path, private_dirs: Path) -> None:
     config = tmp_path / "new" / "config.toml"
     result = run("--config", str(config), "init")
     assert result.returncode == 0, result.stderr
     text = config.read_text(encoding="utf-8")
     assert "[imap]" in text and "# " in text and "password" in text.lower()
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    canned = private_dirs / "xdg_config_home" / "coordinator-tui" / "canned"
+    assert f"canned replies (Finnish and Swedish) to {canned}:" in result.stdout
+    assert (canned / "kuittaus.fi.txt").read_text(encoding="utf-8").strip()
+    assert (canned / "kuittaus.sv.txt").read_text(encoding="utf-8").strip()
+    (canned / "kuittaus.fi.txt").write_text("Oma muokattu kuittaus.\n", encoding="utf-8")
     again = run("--config", str(config), "init")
     assert again.returncode == 1 and "exists already" in again.stderr
     assert config.read_text(encoding="utf-8") == text
+    assert (canned / "kuittaus.fi.txt").read_text(encoding="utf-8") == "Oma muokattu kuittaus.\n"
     assert run("--config", str(config), "doctor").returncode == 0
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from coordinator_tui.outgoing import DEMO_DOMAIN, queue_message
 from coordinator_tui.screens.outbox import OutboxScreen
-from store.outbox import outbox_entries
+from store.outbox import add_to_outbox, finish_sending, outbox_entries, record_deliveries, start_sending
 from tests.screen import screen_text
 
 
@@ -61,3 +61,37 @@ async def test_the_outbox_is_one_palette_command_away(demo_store, make_app) -> N
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, OutboxScreen)
+
+
+async def test_the_outbox_shows_why_a_message_failed_and_each_recipients_answer(demo_store, make_app) -> None:
+    message = demo_message()
+    message["Subject"] = "Kutsu yhteistyöpalaveriin"
+    outbox_id = add_to_outbox(
+        demo_store,
+        kind="mail",
+        message_id="<failed-1@pohde.example.fi>",
+        subject=str(message["Subject"]),
+        raw=message.as_bytes(),
+        recipients=["a@pohde.example.fi", "b@pohde.example.fi"],
+        state="queued",
+    )
+    start_sending(demo_store, outbox_id)
+    record_deliveries(
+        demo_store,
+        outbox_id,
+        {"a@pohde.example.fi": ("accepted", "250 OK"), "b@pohde.example.fi": ("refused", "550 no such user")},
+    )
+    finish_sending(demo_store, outbox_id, "failed", "The server refused b@pohde.example.fi.")
+    app = make_app(demo_store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        app.action_outbox()
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if "550 no such user" in screen_text(app):
+                break
+        text = screen_text(app)
+        assert "Kutsu yhteistyöpalaveriin" in text
+        assert "The server refused b@pohde.example.fi." in text
+        assert "a@pohde.example.fi: hyväksytty (250 OK)" in text
+        assert "b@pohde.example.fi: hylätty (550 no such user)" in text
