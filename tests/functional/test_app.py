@@ -228,7 +228,7 @@ async def test_a_failing_worker_is_reported_and_the_app_keeps_working(demo_store
         await pilot.press("2")  # the other screens still work
         await pilot.pause(0.3)
         assert app.current_mode == "mail"
-        assert "Viestit" in screen_text(app)
+        assert "Saapuneet" in screen_text(app)
 
 
 async def test_a_store_that_cannot_be_opened_shows_an_error_screen(make_app) -> None:

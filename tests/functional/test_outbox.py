@@ -65,7 +65,7 @@ async def test_the_outbox_is_one_palette_command_away(demo_store, make_app) -> N
 
 async def test_the_outbox_shows_why_a_message_failed_and_each_recipients_answer(demo_store, make_app) -> None:
     message = demo_message()
-    message["Subject"] = "Kutsu yhteistyöpalaveriin"
+    message.replace_header("Subject", "Kutsu yhteistyöpalaveriin")
     outbox_id = add_to_outbox(
         demo_store,
         kind="mail",
