@@ -40,6 +40,22 @@ BENCHMARKS = [
             ("ours_peak_rss_mb", "MB", 200.0),
         ],
     ),
+    (
+        "mail_screen.py",
+        "mail_screen.json",
+        ["--store", str(RESULTS / "store-100k.sqlite"), "--runs", "3"],
+        [
+            ("first_open_median_s", "s", 0.3),
+            ("reopen_median_s", "s", 0.3),
+            ("key_median_ms", "ms", 50.0),
+        ],
+    ),
+    (
+        "requests_figures.py",
+        "requests_figures.json",
+        [],
+        [("figures_median_s", "s", 0.5), ("peak_rss_mb", "MB", 200.0)],
+    ),
 ]
 
 
