@@ -262,6 +262,7 @@ class MailScreen(AreaScreen):
         self.apply_next_to_selection = False
         self.last_change: Any = None  # the triage module's TriageChange, for `u`
         self.last_change_action = ""
+        self._reader_message_id: int | None = None  # the message last opened in the reader
         self._turns = Turns()  # triage changes reach the store and the server in the order made
         self._showing_folders = False
         self._folders_shown: tuple[tuple[FolderSummary, ...], int | None] | None = None
@@ -312,8 +313,10 @@ class MailScreen(AreaScreen):
             self.load_mail(self.folder_id, None, self.mail_list.cursor, list_too=False)
         else:
             self.load_mail(self.folder_id, keep_id, self.mail_list.cursor)
-        if keep_reader and self.reader.detail is not None:
-            self.load_message(self.reader.detail.id)
+        # The message last asked for, not the one the reader shows: a reload racing an open (the
+        # open marks the message read, which reloads) must not bring the previous message back.
+        if keep_reader and self._reader_message_id is not None:
+            self.load_message(self._reader_message_id)
 
     @work(thread=True, exclusive=True, group="mail-load", exit_on_error=False)
     def load_mail(
@@ -436,8 +439,12 @@ class MailScreen(AreaScreen):
         if not event.row.seen:
             self.mark_read_on_open(event.row.id)
 
-    @work(thread=True, exclusive=True, group="mail-message", exit_on_error=False)
     def load_message(self, message_id: int) -> None:
+        self._reader_message_id = message_id
+        self._read_message(message_id)
+
+    @work(thread=True, exclusive=True, group="mail-message", exit_on_error=False)
+    def _read_message(self, message_id: int) -> None:
         store = self.coordinator.store
         assert store is not None
         detail = message_detail(store, message_id)

@@ -388,3 +388,22 @@ async def test_a_big_folder_is_never_loaded_into_the_widget(tmp_path, make_app) 
             assert first is not None and first.thread_size == 4
     finally:
         store.dispose()
+
+
+async def test_a_reload_racing_an_open_keeps_the_message_just_opened(demo_store, make_app) -> None:  # type: ignore[no-untyped-def]
+    # Opening an unread message marks it read, which reloads the screen (keeping the reader). When
+    # that reload came before the opened message had reached the reader, it read the reader's
+    # previous message again, and that one stayed on screen. The race is made here on purpose.
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_mail(pilot)
+        first, second = screen.mail_list.row_at(0), screen.mail_list.row_at(1)
+        assert first is not None and second is not None
+        await pilot.press("enter")
+        reader = screen.query_one(MailReader)
+        await until(pilot, lambda: reader.detail is not None and reader.detail.id == first.id, "first opened")
+        screen.load_message(second.id)
+        screen.reload(keep_reader=True)  # before the second message reached the reader
+        await until(pilot, lambda: reader.detail is not None and reader.detail.id != first.id, "second shown")
+        await pilot.pause(0.3)
+        assert reader.detail is not None and reader.detail.id == second.id
