@@ -222,7 +222,7 @@ class ComposeScreen(Screen[None]):
     DEFAULT_CSS = """
     ComposeScreen { layout: vertical; }
     ComposeScreen #compose-fields {
-        grid-size: 2; grid-columns: 14 1fr; grid-rows: 1; grid-gutter: 0 0; height: auto; margin: 1 0;
+        grid-size: 2; grid-columns: 17 1fr; grid-rows: 1; grid-gutter: 0 0; height: auto; margin: 1 0;
     }
     ComposeScreen .label { padding: 0 1; text-align: right; color: $text-muted; }
     ComposeScreen #compose-fields Input { border: none; height: 1; padding: 0 1; background: $boost; }
