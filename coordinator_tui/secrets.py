@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from coordinator_tui import APP_NAME
+from coordinator_tui.i18n import _
 
 Kind = Literal["imap", "smtp"]
 KEYRING_SERVICE = APP_NAME
@@ -90,7 +91,7 @@ def resolve_password(
         if available
         else f"No keyring ({why}): the {kind.upper()} password is kept in memory for this run only."
     )
-    answer = prompt(f"{kind.upper()} password for {username}: ")
+    answer = prompt(_("{server} password for {username}: ").format(server=kind.upper(), username=username))
     if not answer:
         return None
     _memory[(kind, username)] = answer

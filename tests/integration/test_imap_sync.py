@@ -25,36 +25,12 @@ from store import mail as mail_store
 from store.engine import Store, open_store
 from store.models import MailAttachment, MailFolder, MailMessage
 from tests.support.dovecot import Dovecot, ImapAccount
+from tests.support.messages import plain, section_for
 
 _numbers = itertools.count(1)
 
 
 # -- helpers -----------------------------------------------------------------------------------------
-
-
-def section_for(account: ImapAccount, **overrides: Any) -> ImapSection:
-    values: dict[str, Any] = {
-        "host": account.host,
-        "port": account.port,
-        "security": "tls",
-        "username": account.username,
-        "ca_file": str(account.ca_file),
-    }
-    values.update(overrides)
-    return ImapSection(**values)
-
-
-def plain(subject: str, body: str, message_id: str, **headers: str) -> bytes:
-    message = EmailMessage(policy=SMTP_POLICY)
-    message["From"] = headers.pop("sender", "Päivi Meriläinen <paivi@example.fi>")
-    message["To"] = "Koordinaattori <koordinaattori@example.fi>"
-    message["Subject"] = subject
-    message["Message-ID"] = message_id
-    message["Date"] = "Thu, 26 Nov 2026 09:30:00 +0200"
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    message.set_content(body, charset="utf-8", cte="8bit")
-    return message.as_bytes()
 
 
 def html_message() -> bytes:

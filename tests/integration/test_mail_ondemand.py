@@ -19,8 +19,9 @@ from coordinator_tui.mail.sync import sync_account
 from coordinator_tui.mail.triage import apply_local
 from store.engine import Store, open_store
 from store.models import MailAttachment
-from tests.integration.test_imap_sync import attachment_message, plain, section_for
+from tests.integration.test_imap_sync import attachment_message
 from tests.support.dovecot import Dovecot, ImapAccount
+from tests.support.messages import plain, section_for
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\r\n\x00\xff%%EOF\n"  # every byte value, CR, LF, NUL
 CSV_TEXT = (

@@ -21,8 +21,8 @@ from coordinator_tui.mail.triage import TriageChange, apply_local, inverse, push
 from store import mail as mail_store
 from store import mailtriage
 from store.engine import Store, open_store
-from tests.integration.test_imap_sync import plain, section_for
 from tests.support.dovecot import Dovecot, ImapAccount
+from tests.support.messages import plain, section_for
 
 FOLDERS = ("INBOX", "Sent", "Archive", "Trash")
 

@@ -5,46 +5,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
-from typing import Any
 
 import pytest
 from imapclient.imapclient import FLAGGED
 from sqlmodel import select
 
-from coordinator_tui.config import ImapSection
 from coordinator_tui.mail.sync import SyncReport
 from coordinator_tui.mail.watch import Backoff, MailWatcher, WatchState, WatchStatus
 from store.engine import Store, open_store
 from store.models import MailFolder, MailMessage
 from tests.support.dovecot import Dovecot, ImapAccount, seed_maildir
+from tests.support.messages import plain, section_for
 
 WAIT = 30.0  # generous: a loaded 2-core machine runs other helpers' tests at the same time
-
-
-def section_for(account: ImapAccount, **overrides: Any) -> ImapSection:
-    values: dict[str, Any] = {
-        "host": account.host,
-        "port": account.port,
-        "security": "tls",
-        "username": account.username,
-        "ca_file": str(account.ca_file),
-    }
-    values.update(overrides)
-    return ImapSection(**values)
-
-
-def plain(subject: str, body: str, message_id: str) -> bytes:
-    message = EmailMessage(policy=SMTP_POLICY)
-    message["From"] = "Päivi Meriläinen <paivi@example.fi>"
-    message["To"] = "Koordinaattori <koordinaattori@example.fi>"
-    message["Subject"] = subject
-    message["Message-ID"] = message_id
-    message["Date"] = "Thu, 26 Nov 2026 09:30:00 +0200"
-    message.set_content(body, charset="utf-8", cte="8bit")
-    return message.as_bytes()
 
 
 def messages(store: Store, folder: str) -> list[MailMessage]:

@@ -24,8 +24,8 @@ from imapclient.imapclient import FLAGGED, SEEN
 from coordinator_tui.mail.sync import sync_account
 from store.engine import open_store
 from store.search import search
-from tests.integration.test_imap_sync import section_for
 from tests.support.dovecot import Dovecot, seed_maildir
+from tests.support.messages import section_for
 
 INBOX_COUNT = 2500
 ARCHIVE_COUNT = 400

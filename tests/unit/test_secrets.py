@@ -164,7 +164,7 @@ def test_prompt_asked_once_and_remembered_for_the_run(backend: MemoryKeyring) ->
     second = secrets.resolve_password("imap", USER, prompt)
     assert first == secrets.Secret("from-prompt", "prompt", "")
     assert second == secrets.Secret("from-prompt", "memory")
-    assert prompt.questions == [f"IMAP password for {USER}: "]
+    assert prompt.questions == [f"IMAP-salasana käyttäjälle {USER}: "]
     # Remembered for this run only: never written to the keyring.
     assert backend.passwords == {}
 
@@ -173,7 +173,7 @@ def test_memory_is_per_kind_and_user(backend: MemoryKeyring) -> None:
     secrets.resolve_password("imap", USER, Prompt("imap-secret"))
     other = Prompt("smtp-secret")
     assert secrets.resolve_password("smtp", USER, other) == secrets.Secret("smtp-secret", "prompt", "")
-    assert other.questions == [f"SMTP password for {USER}: "]
+    assert other.questions == [f"SMTP-salasana käyttäjälle {USER}: "]
     assert secrets.resolve_password("imap", "someone.else", None) is None
 
 
