@@ -10,6 +10,8 @@ the row since, :class:`Conflict` carries both values and nothing is written.
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,6 +50,7 @@ FIELDS: dict[str, FieldKind] = {
 }
 DONE_STATUSES = ("ratkaistu", "suljettu")
 REFERENCE_PREFIX = "OMA"
+CREATE_ATTEMPTS = 50  # tries at a free number when other instances create requests at the same time
 
 _COLUMNS = (
     "id, reference, year, seq, title, description, requester_person_id, requester_email, unit_id, "
@@ -436,7 +439,11 @@ def create_request(
     values = dict(values or {})
     _check_fields(values)
     requests, _events, _actions, mail_table = _tables()
-    for _attempt in range(5):
+    # Two instances may read the same max(seq); the loser's insert breaks UNIQUE and takes the next
+    # number. A short random pause keeps two busy writers from colliding on every try.
+    for attempt in range(CREATE_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0.001, 0.02))  # noqa: S311 (jitter, not a secret)
         try:
             with store.session() as session:
                 connection = session.connection()
