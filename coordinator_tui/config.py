@@ -130,6 +130,16 @@ class FeedEntry(Section):
         return value
 
 
+class NewslettersSection(Section):
+    """Settings of the Feeds screen. A table of its own: ``[[feeds]]`` is an array of tables, so
+    no ``[feeds]`` table with keys can stand beside it in TOML."""
+
+    refresh_minutes: Annotated[StrictInt, Field(ge=5, le=24 * 60)] = 30
+    """How often the running app refreshes every feed (minutes, at least 5)."""
+    senders: list[str] = Field(default_factory=list)
+    """Addresses whose mail is a newsletter, shown in the Feeds screen as a "mail newsletters" feed."""
+
+
 class UiSection(Section):
     language: Literal["fi", "en"] = "fi"
     """The language of the user interface."""
@@ -244,6 +254,7 @@ class Config(Section):
     imap: ImapSection = Field(default_factory=ImapSection)
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     feeds: list[FeedEntry] = Field(default_factory=list)
+    newsletters: NewslettersSection = Field(default_factory=NewslettersSection)
     ui: UiSection = Field(default_factory=UiSection)
     requests: RequestsSection = Field(default_factory=RequestsSection)
 
@@ -334,10 +345,15 @@ security = "tls"
 # from_address = "omaolo@example.fi"
 # from_name = "Omaolo-koordinaattori"
 
-# Newsletter feeds, one [[feeds]] table each.
+# Newsletter feeds, one [[feeds]] table each (`coordinator-tui feeds refresh` fetches them).
 # [[feeds]]
 # name = "DigiFinland"
 # url = "https://www.digifinland.fi/feed/"
+
+# Settings of the feeds: a table of its own, since [[feeds]] above is a list of tables.
+[newsletters]
+refresh_minutes = 30      # how often the running app refreshes every feed (at least 5)
+# senders = ["uutiskirje@digifinland.fi"]   # mail from these shows as newsletter items
 
 [requests]
 # Your name in a request's assignee and history (empty = your login name).

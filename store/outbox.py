@@ -214,3 +214,51 @@ def deliveries(store: Store, outbox_id: int) -> list[DeliveryEntry]:
             select(Delivery).where(col(Delivery.outbox_id) == outbox_id).order_by(col(Delivery.id))
         ).all()
         return [DeliveryEntry(row.recipient, row.status, row.smtp_reply, row.at) for row in rows]
+
+
+# --- batches that may be resumed (notices): recipients still waiting after a broken connection ---
+
+# A delivery still to be tried: never offered to the server ("pending") or put off by it (4xx, "retry").
+# "unknown" marks recipients whose message text was on its way when the sender stopped: they may
+# have it, so they are never offered again automatically.
+WAITING_DELIVERIES = ("pending", "retry")
+
+
+def waiting_recipients(store: Store, outbox_id: int) -> list[str]:
+    """The recipients of ``outbox_id`` that have not been sent to yet (pending or put off), in order."""
+    from sqlmodel import col, select
+
+    with store.session() as session:
+        rows = session.exec(
+            select(Delivery)
+            .where(col(Delivery.outbox_id) == outbox_id, col(Delivery.status).in_(WAITING_DELIVERIES))
+            .order_by(col(Delivery.id))
+        ).all()
+        return [row.recipient for row in rows]
+
+
+def resume_sending(store: Store, outbox_id: int) -> OutgoingMessage:
+    """Move a "sent" or "failed" row that still has waiting recipients back to "sending"; committed.
+
+    Only the waiting recipients are sent to after this (:func:`waiting_recipients`); accepted,
+    refused and unknown ones are never offered again. Raises :class:`OutboxStateError` when the row
+    is in another state or nobody is waiting.
+    """
+    from sqlalchemy import exists, update
+    from sqlmodel import col
+
+    with store.session() as session:
+        waiting = exists().where(
+            col(Delivery.outbox_id) == outbox_id, col(Delivery.status).in_(WAITING_DELIVERIES)
+        )
+        changed = session.connection().execute(
+            update(Outbox)
+            .where(col(Outbox.id) == outbox_id, col(Outbox.state).in_(("sent", "failed")), waiting)
+            .values(state="sending")
+        )
+        if changed.rowcount != 1:
+            row = session.get(Outbox, outbox_id)
+            raise OutboxStateError(
+                f"outbox row {outbox_id} is {row.state if row else 'missing'} with nobody waiting; not resumed"
+            )
+    return outgoing_message(store, outbox_id)

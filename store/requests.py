@@ -1257,3 +1257,58 @@ def unit_id_by_name(store: Store, name: str) -> int | None:
         if str(unit_name).casefold() == wanted.casefold():
             return int(unit_id)
     return None
+
+
+# --- for the Requests screen ---------------------------------------------------------------------
+
+
+def view_count(
+    store: Store,
+    view: ViewName,
+    *,
+    me: str,
+    now: datetime,
+    match: str = "",
+    unit_id: int | None = None,
+    recently: timedelta = RECENTLY,
+) -> int:
+    """How many rows :func:`view_window` would page through for the same view, filter and unit."""
+    condition, params = _view_condition(view, me=me, now=now, recently=recently)
+    where = [condition]
+    if unit_id is not None:
+        where.append("r.unit_id = :unit_id")
+        params["unit_id"] = unit_id
+    if match:
+        query = fts_query(match)
+        if not query:
+            return 0
+        where.append(
+            "r.id IN (SELECT rowid / 4 FROM search_index WHERE search_index MATCH :match AND rowid % 4 = 1)"
+        )
+        params["match"] = query
+    with reader(store) as read:
+        rows = read.rows(f"SELECT count(*) FROM service_request r WHERE {' AND '.join(where)}", params)
+    return int(rows[0][0] or 0)
+
+
+def known_assignees(store: Store, limit: int = 20) -> list[str]:
+    """The names requests are assigned to, the most used first (for the assign picker)."""
+    with reader(store) as read:
+        rows = read.rows(
+            "SELECT assignee FROM service_request WHERE assignee != '' "
+            "GROUP BY assignee ORDER BY count(*) DESC, assignee LIMIT :limit",
+            {"limit": limit},
+        )
+    return [str(r[0]) for r in rows]
+
+
+def unit_and_requester(store: Store, request_id: int) -> tuple[str, str]:
+    """(unit name, requester's name or address) of a request, for its detail pane."""
+    with reader(store) as read:
+        rows = read.rows(
+            "SELECT coalesce(u.name, ''), coalesce(p.name, r.requester_email) FROM service_request r "
+            "LEFT JOIN unit u ON u.id = r.unit_id LEFT JOIN person p ON p.id = r.requester_person_id "
+            "WHERE r.id = :id",
+            {"id": request_id},
+        )
+    return (str(rows[0][0]), str(rows[0][1] or "")) if rows else ("", "")

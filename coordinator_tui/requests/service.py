@@ -110,6 +110,23 @@ class RequestService:
             recently=self.recently,
         )
 
+    def count(self, view: db.ViewName, *, match: str = "", unit_id: int | None = None) -> int:
+        """How many rows ``window`` pages through for the same view and filter."""
+        return db.view_count(
+            self.store,
+            view,
+            me=self.actor,
+            now=self.now(),
+            match=match,
+            unit_id=unit_id,
+            recently=self.recently,
+        )
+
+    def assignee_choices(self) -> list[str]:
+        """Who a request can be assigned to: you, the configured people, then names already in use."""
+        names = [self.actor, *self.settings.assignees, *db.known_assignees(self.store)]
+        return list(dict.fromkeys(name for name in names if name.strip()))
+
     def figures(self, since: date, until: date, unit_id: int | None = None) -> db.Figures:
         """Figures for requests created from ``since`` up to and including ``until`` (local dates)."""
         zone = self.calendar.zone

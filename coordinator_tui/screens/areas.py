@@ -78,11 +78,6 @@ class OverviewScreen(AreaScreen):
         self.loaded_at = self.coordinator.now()
 
 
-class RequestsScreen(OverviewScreen):
-    AREA = "requests"
-    INTRO = N_("Service requests. Keyboard triage, due times and replies come with the request issue.")
-
-
 class NoticesScreen(OverviewScreen):
     AREA = "notices"
     INTRO = N_("Disruption notices. Writing, previewing and sending come with the notice issue.")

@@ -43,7 +43,7 @@ AREA_BY_MODE = {area.mode: area for area in AREAS}
 _SCREEN_CLASSES = {
     "today": ("coordinator_tui.screens.today", "TodayScreen"),
     "mail": ("coordinator_tui.screens.mail", "MailScreen"),
-    "requests": ("coordinator_tui.screens.areas", "RequestsScreen"),
+    "requests": ("coordinator_tui.screens.requests", "RequestsScreen"),
     "notices": ("coordinator_tui.screens.areas", "NoticesScreen"),
     "feeds": ("coordinator_tui.screens.areas", "FeedsScreen"),
     "onboarding": ("coordinator_tui.screens.areas", "OnboardingScreen"),

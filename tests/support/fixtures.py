@@ -7,6 +7,8 @@ with the server's log; nothing here skips, so a machine without Dovecot shows re
 from __future__ import annotations
 
 import itertools
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,15 +26,27 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     return generate_tls_files(tmp_path_factory.mktemp("tls"))
 
 
+def _server_root() -> Path:
+    """A directory for a Dovecot outside pytest's basetemp.
+
+    Dovecot's mail and auth processes run as other users and must walk the path to their files;
+    every pytest session started on the machine resets /tmp/pytest-of-<user> to 0700, which
+    would cut a Dovecot of another, still running session off mid-test.
+    """
+    return Path(tempfile.mkdtemp(prefix="coordinator-tui-dovecot-"))
+
+
 @pytest.fixture(scope="session")
-def dovecot(tmp_path_factory: pytest.TempPathFactory, tls_files: TlsFiles) -> Iterator[Dovecot]:
+def dovecot(tls_files: TlsFiles) -> Iterator[Dovecot]:
     """The Dovecot shared by the session. Do not kill or stop it: take `private_dovecot` for that."""
-    server = Dovecot(tmp_path_factory.mktemp("dovecot"), tls_files)
+    root = _server_root()
+    server = Dovecot(root, tls_files)
     try:
         server.start()
         yield server
     finally:
         server.close()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
@@ -45,14 +59,16 @@ def imap_user(dovecot: Dovecot) -> ImapAccount:
 
 
 @pytest.fixture
-def private_dovecot(tmp_path: Path, tls_files: TlsFiles) -> Iterator[Dovecot]:
+def private_dovecot(tls_files: TlsFiles) -> Iterator[Dovecot]:
     """A Dovecot of this test's own, for tests that kill, stop or restart the server."""
-    server = Dovecot(tmp_path / "dovecot", tls_files)
+    root = _server_root()
+    server = Dovecot(root, tls_files)
     try:
         server.start()
         yield server
     finally:
         server.close()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

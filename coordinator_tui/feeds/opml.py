@@ -1,0 +1,61 @@
+"""OPML 2.0 import and export of the followed feeds (the format every feed reader speaks)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from coordinator_tui import APP_NAME
+from coordinator_tui.i18n import _
+from coordinator_tui.textclean import clean_line
+
+MAX_OPML_BYTES = 5 * 1024 * 1024
+
+
+class OpmlError(Exception):
+    """The file is not OPML we can read; ``str()`` says why in words."""
+
+
+@dataclass(frozen=True)
+class OpmlFeed:
+    name: str
+    url: str
+
+
+def parse_opml(data: bytes) -> list[OpmlFeed]:
+    """Every outline with an http(s) ``xmlUrl``, nested folders flattened, duplicates dropped."""
+    if len(data) > MAX_OPML_BYTES:
+        raise OpmlError(_("The OPML file is larger than 5 MB."))
+    if b"<!DOCTYPE" in data[:2000] or b"<!ENTITY" in data:
+        # No DTDs: entity expansion is how XML files attack their readers.
+        raise OpmlError(_("The OPML file declares a DTD or entities, which are not accepted."))
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as error:
+        raise OpmlError(_("The file is not well-formed XML ({reason}).").format(reason=error)) from None
+    if root.tag != "opml":
+        raise OpmlError(_("The file is not OPML (its root element is not <opml>)."))
+    feeds: list[OpmlFeed] = []
+    seen: set[str] = set()
+    for outline in root.iter("outline"):
+        url = (outline.get("xmlUrl") or "").strip()
+        if not url.startswith(("http://", "https://")) or url in seen:
+            continue
+        seen.add(url)
+        name = clean_line(outline.get("text") or outline.get("title") or url, 200)
+        feeds.append(OpmlFeed(name=name, url=url))
+    return feeds
+
+
+def build_opml(feeds: list[OpmlFeed], *, title: str = "", now: datetime | None = None) -> bytes:
+    root = ET.Element("opml", version="2.0")
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = title or f"{APP_NAME} feeds"
+    ET.SubElement(head, "dateCreated").text = format_datetime(now or datetime.now(UTC), usegmt=True)
+    body = ET.SubElement(root, "body")
+    for feed in feeds:
+        ET.SubElement(body, "outline", type="rss", text=feed.name, title=feed.name, xmlUrl=feed.url)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -1,0 +1,174 @@
+"""A fetched feed's bytes → plain items: readable text, absolute links, UTC dates, de-duplication keys."""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+from coordinator_tui.i18n import _
+from coordinator_tui.textclean import clean_line, clean_text
+from store.feeds import title_date_key
+
+log = logging.getLogger(__name__)
+
+TITLE_LIMIT = 500
+TEXT_LIMIT = 100_000  # the readable text of one item, capped like a mail body
+_BLANK_LINES = re.compile(r"\n{3,}")
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_CHARSET = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9._-]+)", re.IGNORECASE)
+
+
+class NotAFeed(Exception):
+    """The bytes are not a feed (e.g. an HTML page) or cannot be decoded; ``str()`` says so in words."""
+
+    def __init__(self, kind: str, words: str) -> None:
+        super().__init__(words)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class ParsedItem:
+    dedup_key: str
+    guid: str
+    link: str
+    title: str
+    summary: str
+    content_text: str
+    published_at: datetime | None  # None = the feed gave no date; the store uses first-seen
+    title_date_key: str  # the hash of title+date, the last resort of de-duplication
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    link: str
+    items: list[ParsedItem]
+    warning: str = ""  # set when the XML was ill-formed but items could still be read
+
+
+def declared_utf8_but_invalid(body: bytes, headers: Mapping[str, str]) -> bool:
+    """True when HTTP or the XML declaration says UTF-8 and the bytes are not UTF-8."""
+    declared = ""
+    match = _CHARSET.search(headers.get("content-type", ""))
+    if match:
+        declared = match.group(1)
+    else:
+        xml = _XML_ENCODING.match(body[:200])
+        declared = xml.group(1).decode("ascii") if xml else "utf-8"  # XML's default is UTF-8
+    if declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
+    """Parse with feedparser from the bytes and the response headers; raise NotAFeed when it is none."""
+    import feedparser
+
+    headers = {key.lower(): value for key, value in (headers or {}).items()}
+    if declared_utf8_but_invalid(body, headers):
+        raise NotAFeed(
+            "encoding",
+            _("The feed says it is UTF-8 but contains bytes that are not; it was not read."),
+        )
+    headers.setdefault("content-location", url)  # the base of relative links
+    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
+    if not parsed.get("version") and not parsed.entries:
+        raise NotAFeed("not_a_feed", _("The address gives a web page or other content, not a feed."))
+    base = parsed.feed.get("link") or url
+    warning = ""
+    if parsed.get("bozo"):
+        exception = parsed.get("bozo_exception")
+        # Logged by type only: the message can quote the feed's own (untrusted) text.
+        log.info("feed %s is ill-formed: %s", url[:200], type(exception).__name__)
+        warning = _("The feed is not well-formed XML; the items that could be read are shown.")
+    items: list[ParsedItem] = []
+    seen: set[str] = set()
+    for entry in parsed.entries:
+        item = _item(entry, url, base)
+        if item.dedup_key in seen:
+            continue  # the same GUID twice in one document: the first one counts
+        seen.add(item.dedup_key)
+        items.append(item)
+    title = clean_line(parsed.feed.get("title", ""), TITLE_LIMIT)
+    return ParsedFeed(title=title, link=str(parsed.feed.get("link", "")), items=items, warning=warning)
+
+
+def _item(entry: Any, url: str, base: str) -> ParsedItem:
+    link = str(entry.get("link", "") or "").strip()
+    if link:
+        link = urljoin(base if base.startswith("http") else url, link)
+    guid = clean_line(entry.get("id", "") or "", 1000)
+    raw_title = str(entry.get("title", "") or "")
+    if (entry.get("title_detail") or {}).get("type") in ("text/html", "application/xhtml+xml"):
+        raw_title = _html_to_text(raw_title)
+    title = clean_line(raw_title, TITLE_LIMIT)
+    summary_html = entry.get("summary", "") or ""
+    content_html = ""
+    for content in entry.get("content", []) or []:
+        content_html = content.get("value", "") or ""
+        if content_html:
+            break
+    summary = _readable(summary_html)
+    content_text = _readable(content_html) if content_html else summary
+    published = _date(entry)
+    hash_key = title_date_key(title, published)
+    if guid:
+        dedup_key = "guid:" + guid
+    elif link:
+        dedup_key = "link:" + link
+    else:
+        dedup_key = hash_key
+    return ParsedItem(
+        dedup_key=dedup_key,
+        guid=guid,
+        link=link,
+        title=title,
+        summary=summary[:2000],
+        content_text=content_text,
+        published_at=published,
+        title_date_key=hash_key,
+    )
+
+
+def _date(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (OverflowError, ValueError, OSError):
+                continue
+    return None
+
+
+def _readable(html: str) -> str:
+    return clean_text(_html_to_text(html))[:TEXT_LIMIT]
+
+
+def _html_to_text(html: str) -> str:
+    """The same converter as mail (inscriptis); plain text passes through unchanged."""
+    if not html.strip():
+        return ""
+    if "<" not in html and "&" not in html:
+        return html.strip()
+    try:
+        from inscriptis import get_text
+        from inscriptis.model.config import ParserConfig
+
+        text = get_text(html, ParserConfig(display_links=False))
+    except Exception as error:  # lxml or a tree too deep for the renderer
+        log.info("feed item HTML could not be laid out: %s", type(error).__name__)
+        text = re.sub(r"<[^>]+>", " ", html)
+    text = _TRAILING_SPACE.sub("\n", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()

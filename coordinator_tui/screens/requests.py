@@ -1,0 +1,1197 @@
+"""Palvelupyynnöt: the service request queue — saved views with counts, a list that stays fast at
+50,000 requests, the request with its history, single-key verbs on the row or the selection, undo,
+filter as you type, and triage mode.
+
+Every read and change goes through coordinator_tui.requests.service.RequestService in thread
+workers; changes run one at a time in the order the keys were pressed. A change names the version
+of the row the user saw: when another instance changed it meanwhile, the conflict dialog shows
+both values and asks which to keep; nothing is overwritten silently.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.cells import cell_len
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from coordinator_tui.i18n import N_, _, count_text
+from coordinator_tui.requests import rules
+from coordinator_tui.screens.base import AREA_BY_MODE, AreaScreen, translated
+from coordinator_tui.textclean import clean_line
+from coordinator_tui.timefmt import fi_datetime, short_datetime
+from coordinator_tui.widgets.maillist import fit
+from coordinator_tui.widgets.requestlist import RequestList, ViewSource, due_cell
+from coordinator_tui.widgets.safe import plain, plain_block
+from store.errors import StoreError
+
+if TYPE_CHECKING:
+    from coordinator_tui.requests.service import RequestService
+    from store.mailview import MessageDetail
+    from store.requests import Conflict, EventRow, ListRow, RequestRow, ViewName
+
+VIEW_NAMES: dict[str, str] = {
+    "untriaged": N_("Untriaged"),
+    "mine": N_("Mine"),
+    "overdue": N_("Overdue"),
+    "waiting_vendor": N_("Waiting on DigiFinland"),
+    "open": N_("All open"),
+    "closed_recently": N_("Closed recently"),
+}
+FIELD_NAMES: dict[str, str] = {
+    "title": N_("title"),
+    "description": N_("description"),
+    "category": N_("category"),
+    "priority": N_("priority"),
+    "status": N_("status"),
+    "assignee": N_("assignee"),
+    "due_at": N_("due"),
+    "digifinland_ticket": N_("DigiFinland ticket"),
+    "tags": N_("tags"),
+    "merged_into_id": N_("merged into"),
+    "first_response_at": N_("first response"),
+    "resolved_at": N_("resolved"),
+    "closed_at": N_("closed"),
+    "unit_id": N_("unit"),
+    "requester_email": N_("requester"),
+    "requester_person_id": N_("requester"),
+}
+VIEW_LABEL_WIDTH = 22
+SEARCH_DEBOUNCE_S = 0.1
+# Keys of triage mode: priorities on 1–4, categories on letters, assignees on 5–9.
+TRIAGE_CATEGORY_KEYS = "abcdefgh"
+TRIAGE_ASSIGNEE_KEYS = "56789"
+
+
+def value_text(name: str, value: Any) -> str:
+    """A field's value as the user reads it (an event's old/new text, or a row's value)."""
+    if value is None or value == "":
+        return "—"
+    if name == "priority":
+        return f"P{value}"
+    if name == "status":
+        return rules.status_label(str(value))
+    if name == "category":
+        return rules.category_label(str(value))
+    if name.endswith("_at"):
+        from datetime import datetime
+
+        moment = value if isinstance(value, datetime) else None
+        if moment is None:
+            try:
+                moment = datetime.fromisoformat(str(value))
+            except ValueError:
+                return clean_line(value, limit=60)
+        return fi_datetime(moment)
+    return clean_line(value, limit=120)
+
+
+# --- messages from the workers --------------------------------------------------------------------
+
+
+@dataclass
+class ServiceReady(Message):
+    service: RequestService
+
+
+@dataclass
+class CountsLoaded(Message):
+    counts: dict[str, int]
+
+
+@dataclass
+class ListLoaded(Message):
+    source: ViewSource
+    cursor: int
+    keep_id: int | None
+
+
+@dataclass
+class DetailLoaded(Message):
+    row: RequestRow
+    unit: str
+    requester: str
+    history: list[EventRow]
+
+
+@dataclass
+class Changed(Message):
+    """A change was written: the rows as they are now, and what to tell the user."""
+
+    rows: list[RequestRow]
+    said: str
+
+
+@dataclass
+class ConflictFound(Message):
+    conflict: Conflict
+    verb: str
+    value: Any
+
+
+class Turns:
+    """Tickets that make change workers run one at a time in the order the keys were pressed."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._next = 0
+        self._serving = 0
+
+    def take(self) -> int:
+        with self._condition:
+            ticket, self._next = self._next, self._next + 1
+            return ticket
+
+    @contextmanager
+    def wait_for(self, ticket: int) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: self._serving == ticket)
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._serving += 1
+                self._condition.notify_all()
+
+
+def error_words(error: Exception) -> str:
+    """A failed change in words for the user (rule errors are already translated sentences)."""
+    if isinstance(error, rules.RuleError):
+        return str(error)
+    return _("The change was not saved: {error}").format(error=error)
+
+
+# --- small dialogs --------------------------------------------------------------------------------
+
+
+class PickerScreen(ModalScreen[str | None]):
+    """Pick one of a few values (category, assignee, status, merge target); None on escape."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "cancel", N_("Cancel"), id="picker.cancel", tooltip=N_("Close without a change")),
+    ]
+
+    def __init__(self, title: str, choices: Sequence[tuple[str, str]], current: str = "") -> None:
+        super().__init__()
+        self._bindings = translated(self._bindings)
+        self.title_text = title
+        self.choices = list(choices)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="request-dialog"):
+            yield Static(Content(self.title_text), classes="heading")
+            yield OptionList(
+                *(
+                    Option(plain(label, limit=80), id=f"choice-{i}")
+                    for i, (_v, label) in enumerate(self.choices)
+                ),
+                id="picker-options",
+            )
+            yield Static(Content(_("enter: choose · escape: cancel")), classes="intro")
+
+    def on_mount(self) -> None:
+        options = self.query_one("#picker-options", OptionList)
+        for index, (value, _label) in enumerate(self.choices):
+            if value == self.current:
+                options.highlighted = index
+                break
+        else:
+            options.highlighted = 0 if self.choices else None
+        options.focus()
+
+    @on(OptionList.OptionSelected, "#picker-options")
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        index = int((event.option.id or "choice-0").removeprefix("choice-"))
+        self.dismiss(self.choices[index][0])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AskScreen(ModalScreen[str | None]):
+    """Ask for one line of text (DigiFinland's ticket number, a note); None on escape."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "cancel", N_("Cancel"), id="ask.cancel", tooltip=N_("Close without a change")),
+    ]
+
+    def __init__(self, title: str, placeholder: str = "") -> None:
+        super().__init__()
+        self._bindings = translated(self._bindings)
+        self.title_text = title
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="request-dialog"):
+            yield Static(Content(self.title_text), classes="heading")
+            yield Input(placeholder=self.placeholder, id="ask-input")
+            yield Static(Content(_("enter: save · escape: cancel")), classes="intro")
+
+    def on_mount(self) -> None:
+        self.query_one("#ask-input", Input).focus()
+
+    @on(Input.Submitted, "#ask-input")
+    def submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConflictScreen(ModalScreen[bool]):
+    """Someone else changed the request: both values side by side; True = write mine over theirs."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("m", "mine", N_("Keep mine"), id="conflict.mine", tooltip=N_("Write your value over theirs")),
+        Binding(
+            "t,escape",
+            "theirs",
+            N_("Keep theirs"),
+            id="conflict.theirs",
+            tooltip=N_("Leave the request as the other person left it"),
+        ),
+    ]
+
+    def __init__(self, conflict: Conflict) -> None:
+        super().__init__()
+        self._bindings = translated(self._bindings)
+        self.conflict = conflict
+
+    def compose(self) -> ComposeResult:
+        conflict = self.conflict
+        who = clean_line(conflict.changed_by, limit=60) or _("someone else")
+        with Vertical(classes="request-dialog", id="conflict-dialog"):
+            yield Static(
+                Content(
+                    _("{reference} was changed by {who} after you read it.").format(
+                        reference=conflict.current.reference, who=who
+                    )
+                ),
+                classes="heading",
+            )
+            lines = [
+                Content.assemble((f"{_('Field'):<20}{_('Yours'):<28}", "bold"), (_("Theirs (now)"), "bold"))
+            ]
+            for item in conflict.fields:
+                name = _(FIELD_NAMES.get(item.field, item.field))
+                lines.append(
+                    Content.assemble(
+                        fit(name, 19).ljust(20),
+                        (fit(value_text(item.field, item.mine), 27).ljust(28), "bold $success"),
+                        (fit(value_text(item.field, item.theirs), 40), "bold $warning"),
+                    )
+                )
+            yield Static(Content("\n").join(lines), id="conflict-fields")
+            yield Static(
+                Content(_("Nothing was saved yet. m: keep mine · t or escape: keep theirs")), classes="intro"
+            )
+
+    def action_mine(self) -> None:
+        self.dismiss(True)
+
+    def action_theirs(self) -> None:
+        self.dismiss(False)
+
+
+# --- triage mode ----------------------------------------------------------------------------------
+
+
+@dataclass
+class TriageLoaded(Message):
+    row: RequestRow | None
+    unit: str
+    requester: str
+    mail: MessageDetail | None
+    left: int
+
+
+@dataclass
+class TriageChanged(Message):
+    row: RequestRow
+
+
+class TriageScreen(Screen[None]):
+    """`t`: the next untriaged request with its first message; one key each for priority, category
+    and assignee; when all three are set the request is triaged and the next one comes by itself."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "leave", N_("Leave triage"), id="triage.leave", tooltip=N_("Back to the list")),
+        Binding("space", "skip", N_("Skip"), id="triage.skip", tooltip=N_("Leave this one for later")),
+        *(
+            Binding(
+                str(p),
+                f"priority({p})",
+                N_("Priority"),
+                id=f"triage.priority{p}",
+                tooltip=N_("Set the priority"),
+                show=False,
+            )
+            for p in rules.PRIORITIES
+        ),
+        *(
+            Binding(
+                key,
+                f"category({i})",
+                N_("Category"),
+                id=f"triage.category{i}",
+                tooltip=N_("Set the category shown on this key"),
+                show=False,
+            )
+            for i, key in enumerate(TRIAGE_CATEGORY_KEYS)
+        ),
+        *(
+            Binding(
+                key,
+                f"assignee({i})",
+                N_("Assignee"),
+                id=f"triage.assignee{i}",
+                tooltip=N_("Assign to the person shown on this key"),
+                show=False,
+            )
+            for i, key in enumerate(TRIAGE_ASSIGNEE_KEYS)
+        ),
+    ]
+
+    def __init__(self, service: RequestService, on_change: Callable[[], None]) -> None:
+        super().__init__()
+        self._bindings = translated(self._bindings)
+        self.service = service
+        self.on_change = on_change
+        self.row: RequestRow | None = None
+        self.version = 0
+        self.skipped: set[int] = set()
+        self.assignees = service.assignee_choices()[: len(TRIAGE_ASSIGNEE_KEYS)]
+        self.categories = list(service.categories)[: len(TRIAGE_CATEGORY_KEYS)]
+        self.triaged = 0
+        self.loaded_at: float | None = None
+        self._turns = Turns()
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(_("Triage")), id="triage-title")
+        with Horizontal(id="triage-body"):
+            with VerticalScroll(id="triage-request"):
+                yield Static(Content(""), id="triage-fields")
+                yield Static(Content(""), id="triage-keys")
+            with VerticalScroll(id="triage-mail"):
+                yield Static(Content(""), id="triage-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load_next()
+
+    @work(thread=True, exclusive=True, group="triage-load", exit_on_error=False)
+    def load_next(self) -> None:
+        from store import requests as db
+        from store.mailview import message_detail
+
+        service = self.service
+        window = service.window("untriaged", sort="due", limit=len(self.skipped) + 1)
+        chosen = next((row for row in window.rows if row.id not in self.skipped), None)
+        left = max(0, service.count("untriaged") - len(self.skipped))
+        if chosen is None:
+            self.post_message(TriageLoaded(None, "", "", None, left))
+            return
+        row = service.get(chosen.id)
+        if row is None:
+            self.post_message(TriageLoaded(None, "", "", None, left))
+            return
+        unit, requester = db.unit_and_requester(service.store, row.id)
+        links = db.linked_mail(service.store, row.id)
+        mail = message_detail(service.store, links[0][0]) if links else None
+        self.post_message(TriageLoaded(row, unit, requester, mail, left))
+
+    @on(TriageLoaded)
+    def show_loaded(self, message: TriageLoaded) -> None:
+        self.row = message.row
+        self.version = message.row.version if message.row is not None else 0
+        self._unit, self._requester = message.unit, message.requester
+        self._left = message.left
+        self._show()
+        mail = message.mail
+        body = self.query_one("#triage-message", Static)
+        if message.row is None:
+            body.update(Content(""))
+        elif mail is None:
+            body.update(Content(_("No mail is linked to this request.")))
+        else:
+            body.update(
+                Content.assemble(
+                    (_("From") + ": ", "bold"),
+                    plain(mail.from_name or mail.from_addr, limit=120),
+                    "\n",
+                    (_("Subject") + ": ", "bold"),
+                    plain(mail.subject, limit=200),
+                    "\n",
+                    (_("Date") + ": ", "bold"),
+                    fi_datetime(mail.date),
+                    "\n\n",
+                    plain_block(mail.body_text[:20_000]),
+                )
+            )
+        self.loaded_at = time.monotonic()
+
+    def _show(self) -> None:
+        title = self.query_one("#triage-title", Static)
+        fields = self.query_one("#triage-fields", Static)
+        keys = self.query_one("#triage-keys", Static)
+        row = self.row
+        left = count_text("{n} untriaged left", "{n} untriaged left", self._left)
+        done = count_text("{n} triaged", "{n} triaged", self.triaged)
+        title.update(Content.assemble((_("Triage"), "bold"), f" · {left} · {done}"))
+        if row is None:
+            fields.update(Content(_("Nothing left to triage. escape: back to the list")))
+            keys.update(Content(""))
+            return
+        fields.update(
+            Content.assemble(
+                (row.reference, "bold"),
+                "  ",
+                plain(row.title, limit=200),
+                "\n",
+                (_("Requester") + ": ", "bold"),
+                plain(self._requester, limit=100),
+                "\n",
+                (_("Unit") + ": ", "bold"),
+                plain(self._unit, limit=100),
+                "\n",
+                (_("Created") + ": ", "bold"),
+                fi_datetime(row.created_at),
+                "\n\n",
+                plain_block(row.description[:2000]),
+            )
+        )
+
+        def choice(key: str, label: str, chosen: bool) -> Content:
+            return Content.assemble(
+                (f" {key} ", "reverse bold" if chosen else "bold"), " ", plain(label, limit=40), "  "
+            )
+
+        parts: list[Content | str | tuple[str, str]] = [("\n" + _("Priority") + "\n", "bold $accent")]
+        parts += [choice(str(p), rules.priority_label(p), row.priority == p) for p in rules.PRIORITIES]
+        parts.append(("\n\n" + _("Category") + "\n", "bold $accent"))
+        for index, category in enumerate(self.categories):
+            parts.append(
+                choice(TRIAGE_CATEGORY_KEYS[index], rules.category_label(category), row.category == category)
+            )
+            if index % 3 == 2:
+                parts.append("\n")
+        parts.append(("\n\n" + _("Assignee") + "\n", "bold $accent"))
+        for index, name in enumerate(self.assignees):
+            parts.append(choice(TRIAGE_ASSIGNEE_KEYS[index], name, row.assignee == name))
+        parts.append(("\n\n" + _("space: skip · escape: leave triage"), "dim"))
+        keys.update(Content.assemble(*parts))
+
+    def _apply(self, verb: str, value: Any) -> None:
+        if self.row is None:
+            return
+        self.run_change(self._turns.take(), self.row.id, verb, value)
+
+    def action_priority(self, priority: int) -> None:
+        self._apply("priority", priority)
+
+    def action_category(self, index: int) -> None:
+        if index < len(self.categories):
+            self._apply("category", self.categories[index])
+
+    def action_assignee(self, index: int) -> None:
+        if index < len(self.assignees):
+            self._apply("assignee", self.assignees[index])
+
+    @work(thread=True, group="triage-change", exit_on_error=False)
+    def run_change(self, turn: int, request_id: int, verb: str, value: Any) -> None:
+        from store.requests import Conflict
+
+        with self._turns.wait_for(turn):
+            if self.row is None or self.row.id != request_id:
+                return  # moved on meanwhile
+            try:
+                row = _apply_verb(self.service, request_id, self.version, verb, value)
+            except Conflict as conflict:
+                self.app.call_from_thread(
+                    self.notify,
+                    _("{reference} was changed elsewhere meanwhile; it is shown again as it is now.").format(
+                        reference=conflict.current.reference
+                    ),
+                    severity="warning",
+                    markup=False,
+                )
+                self.load_next()
+                return
+            except (rules.RuleError, StoreError) as error:
+                self.app.call_from_thread(
+                    self.notify, clean_line(error_words(error), limit=300), markup=False
+                )
+                return
+            self.version = row.version
+            self.post_message(TriageChanged(row))
+
+    @on(TriageChanged)
+    def changed(self, message: TriageChanged) -> None:
+        self.row = message.row
+        self.on_change()
+        if message.row.status != rules.NEW:
+            self.triaged += 1
+            self._left = max(0, self._left - 1)
+            self.load_next()
+        self._show()
+
+    def action_skip(self) -> None:
+        if self.row is not None:
+            self.skipped.add(self.row.id)
+            self.load_next()
+
+    def action_leave(self) -> None:
+        self.dismiss(None)
+
+
+def _apply_verb(service: RequestService, request_id: int, version: int, verb: str, value: Any) -> RequestRow:
+    if verb == "priority":
+        return service.set_priority(request_id, version, int(value))
+    if verb == "category":
+        return service.set_category(request_id, version, str(value))
+    if verb == "assignee":
+        return service.assign(request_id, version, str(value))
+    if verb == "status":
+        return service.set_status(request_id, version, str(value))
+    if verb == "escalate":
+        return service.escalate(request_id, version, str(value))
+    raise ValueError(f"unknown verb {verb!r}")
+
+
+# --- the screen ----------------------------------------------------------------------------------
+
+
+class RequestsScreen(AreaScreen):
+    AREA = "requests"
+    AUTO_FOCUS = "#requests-list"
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding(key, action, description, id=binding_id, tooltip=tooltip, show=shown, key_display=display)
+        for key, action, description, binding_id, tooltip, shown, display in (
+            (
+                "slash",
+                "filter",
+                N_("Filter"),
+                "requests.filter",
+                N_("Filter the list as you type"),
+                True,
+                None,
+            ),
+            (
+                "t",
+                "triage",
+                N_("Triage"),
+                "requests.triage",
+                N_("The untriaged requests one by one"),
+                True,
+                None,
+            ),
+            (
+                "p",
+                "priority_prefix",
+                N_("Priority"),
+                "requests.priority",
+                N_("Then 1–4: set the priority"),
+                True,
+                None,
+            ),
+            ("c", "category", N_("Category"), "requests.category", N_("Choose the category"), False, None),
+            ("a", "assign", N_("Assign"), "requests.assign", N_("Choose who handles it"), True, None),
+            ("S", "status", N_("Status"), "requests.status", N_("Move it to another status"), True, None),
+            (
+                "E",
+                "escalate",
+                N_("Escalate"),
+                "requests.escalate",
+                N_("Waiting on DigiFinland, with their ticket number"),
+                False,
+                None,
+            ),
+            ("n", "note", N_("Note"), "requests.note", N_("Add an internal note"), False, None),
+            (
+                "x",
+                "select",
+                N_("Select"),
+                "requests.select",
+                N_("Mark the request (again: unmark)"),
+                False,
+                None,
+            ),
+            (
+                "semicolon",
+                "apply_to_selection",
+                N_("To the selected"),
+                "requests.apply",
+                N_("The next verb applies to the marked requests"),
+                False,
+                ";",
+            ),
+            ("u", "undo", N_("Undo"), "requests.undo", N_("Undo your last change"), True, None),
+            ("enter", "open", N_("Open"), "requests.open", N_("Focus the request's details"), False, None),
+        )
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.service: RequestService | None = None
+        self.view: ViewName = "untriaged"
+        self.counts: dict[str, int] = {}
+        self.filter_text = ""
+        self.apply_next_to_selection = False
+        self.priority_pending = False
+        self._versions: dict[int, int] = {}  # request id → the version our own last change left
+        self._turns = Turns()
+        self._showing_views = False
+        self._detail_id: int | None = None
+        self._css_update_count = self.app._css_update_count
+
+    # --- layout -------------------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="requests-body"):
+            yield OptionList(id="requests-views")
+            with Vertical(id="requests-main"):
+                yield Static(Content(""), id="requests-list-title")
+                yield RequestList(now=self.coordinator.now, id="requests-list")
+                with VerticalScroll(id="requests-detail", can_focus=True):
+                    yield Static(Content(""), id="requests-fields")
+                    yield Static(Content(""), id="requests-history")
+
+    @property
+    def request_list(self) -> RequestList:
+        return self.query_one("#requests-list", RequestList)
+
+    def on_screen_resume(self) -> None:
+        self.sub_title = _(AREA_BY_MODE[self.AREA].title)
+        self.reload()
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def reload(self, *, keep_index: int | None = None) -> None:
+        if self.coordinator.store is None:
+            return
+        row = self.request_list.current_row()
+        self.load_requests(
+            self.view,
+            self.filter_text,
+            row.id if row is not None else None,
+            self.request_list.cursor if keep_index is None else keep_index,
+        )
+
+    def _service(self) -> RequestService:
+        """The service (built in the first worker: the config is read there). Worker only."""
+        if self.service is None:
+            from coordinator_tui.requests.service import RequestService
+
+            store = self.coordinator.store
+            assert store is not None
+            service = RequestService(store, self.coordinator.config.requests, clock=self.coordinator.now)
+            self.service = service
+            self.post_message(ServiceReady(service))
+        return self.service
+
+    @work(thread=True, exclusive=True, group="requests-load", exit_on_error=False)
+    def load_requests(self, view: ViewName, match: str, keep_id: int | None, keep_index: int) -> None:
+        service = self._service()
+        worker = get_current_worker()
+        count = service.count(view, match=match)
+        source = ViewSource(service, view, count, match=match)
+        source.prefetch()  # the first rows in the worker, not in the first paint
+        if worker.is_cancelled:
+            return
+        self.post_message(ListLoaded(source, keep_index, keep_id))
+        self.post_message(CountsLoaded(dict(service.counts())))
+
+    @on(ServiceReady)
+    def service_ready(self, message: ServiceReady) -> None:
+        self.service = message.service
+
+    @on(ListLoaded)
+    def show_list(self, message: ListLoaded) -> None:
+        source = message.source
+        if source.view != self.view or source.match != self.filter_text:
+            return  # the user moved on meanwhile
+        request_list = self.request_list
+        request_list.set_source(source, message.cursor)
+        self._show_views()
+        self._show_title()
+        self.loaded_at = self.coordinator.now()
+
+    @on(CountsLoaded)
+    def show_counts(self, message: CountsLoaded) -> None:
+        self.counts = message.counts
+        self._show_views()
+
+    def _show_views(self) -> None:
+        options = self.query_one("#requests-views", OptionList)
+        self._showing_views = True
+        try:
+            highlighted = options.highlighted
+            options.clear_options()
+            for index, (view, name) in enumerate(VIEW_NAMES.items()):
+                count = str(self.counts.get(view, "")) if self.counts else ""
+                label = _(name)
+                width = max(1, VIEW_LABEL_WIDTH - cell_len(count) - 1)
+                options.add_option(
+                    Option(
+                        Content.assemble(
+                            (f"{fit(label, width):<{width}} ", "bold" if view == self.view else ""),
+                            (count, "bold $error" if view == "overdue" and self.counts.get(view) else "dim"),
+                        ),
+                        id=f"view-{view}",
+                    )
+                )
+                if view == self.view:
+                    highlighted = index
+            options.highlighted = highlighted
+        finally:
+            self._showing_views = False
+
+    def _show_title(self) -> None:
+        title = self.query_one("#requests-list-title", Static)
+        count = self.request_list.count
+        parts: list[Content | str | tuple[str, str]] = [
+            (_(VIEW_NAMES[self.view]), "bold"),
+            " · ",
+            count_text("{n} request", "{n} requests", count),
+        ]
+        if self.filter_text:
+            parts += [" · ", _("filter") + ": ", plain(self.filter_text, limit=60)]
+        marked = len(self.request_list.marked)
+        if marked:
+            parts += [" · ", (count_text("{n} selected", "{n} selected", marked), "bold $warning")]
+        if self.apply_next_to_selection:
+            parts += [" · ", (_("next verb: to the selected"), "bold $warning")]
+        if self.priority_pending:
+            parts += [" · ", (_("priority: press 1–4"), "bold $warning")]
+        title.update(Content.assemble(*parts))
+
+    @on(OptionList.OptionHighlighted, "#requests-views")
+    def view_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        if self._showing_views or event.option.id is None:
+            return
+        view = event.option.id.removeprefix("view-")
+        if view == self.view:
+            return
+        self.view = view  # type: ignore[assignment]
+        self.request_list.clear_marks()
+        self.apply_next_to_selection = False
+        self.load_requests(self.view, self.filter_text, None, 0)
+
+    @on(OptionList.OptionSelected, "#requests-views")
+    def view_entered(self, event: OptionList.OptionSelected) -> None:
+        self.request_list.focus()
+
+    # --- the detail pane ----------------------------------------------------------------------
+
+    @on(RequestList.Highlighted)
+    def row_highlighted(self, event: RequestList.Highlighted) -> None:
+        self._show_title()
+        if event.row is None:
+            self._detail_id = None
+            self.query_one("#requests-fields", Static).update(Content(_("No requests in this view.")))
+            self.query_one("#requests-history", Static).update(Content(""))
+            return
+        self._detail_id = event.row.id
+        self.load_detail(event.row.id)
+
+    @work(thread=True, exclusive=True, group="requests-detail", exit_on_error=False)
+    def load_detail(self, request_id: int) -> None:
+        from store import requests as db
+
+        service = self._service()
+        row = service.get(request_id)
+        if row is None or get_current_worker().is_cancelled:
+            return
+        unit, requester = db.unit_and_requester(service.store, request_id)
+        self.post_message(DetailLoaded(row, unit, requester, service.history(request_id)))
+
+    @on(DetailLoaded)
+    def show_detail(self, message: DetailLoaded) -> None:
+        row = message.row
+        if row.id != self._detail_id:
+            return
+        now = self.coordinator.now()
+
+        def line(label: str, value: Content | str) -> Content:
+            return Content.assemble((f"{label:<16}", "bold"), value)
+
+        due: Content | str = "—"
+        if row.due_at is not None:
+            due = fi_datetime(row.due_at)
+            if self.service is not None and rules.is_open(row.status):
+                state = self.service.due_state(row, now)
+                if state is not None:
+                    from coordinator_tui.timefmt import duration
+
+                    if state.paused:
+                        due += " · " + _("paused while waiting on the requester")
+                    elif state.overdue:
+                        due = Content.assemble(
+                            due, " · ", (_("{time} late").format(time=duration(-state.left)), "bold $error")
+                        )
+                    else:
+                        due += " · " + _("{time} of office time left").format(time=duration(state.left))
+        lines = [
+            Content.assemble((row.reference, "bold $accent"), "  ", plain(row.title, limit=300)),
+            line(_("Status"), rules.status_label(row.status)),
+            line(_("Priority"), rules.priority_label(row.priority) or "—"),
+            line(_("Category"), rules.category_label(row.category) if row.category else "—"),
+            line(_("Assignee"), plain(row.assignee, limit=80) if row.assignee else "—"),
+            line(_("Requester"), plain(message.requester or row.requester_email, limit=120)),
+            line(_("Unit"), plain(message.unit, limit=120) if message.unit else "—"),
+            line(_("Due"), due),
+            line(_("Created"), fi_datetime(row.created_at)),
+            line(_("Updated"), fi_datetime(row.updated_at)),
+        ]
+        if row.digifinland_ticket:
+            lines.append(line(_("DigiFinland"), plain(row.digifinland_ticket, limit=60)))
+        if row.merged_into_id is not None:
+            lines.append(line(_("Merged into"), str(row.merged_into_id)))
+        text = Content("\n").join(lines)
+        if row.description:
+            text = Content.assemble(text, "\n\n", plain_block(row.description[:5000]))
+        self.query_one("#requests-fields", Static).update(text)
+        self.query_one("#requests-history", Static).update(self._history(message.history, now))
+
+    def _history(self, events: list[EventRow], now: Any) -> Content:
+        lines: list[Content] = [Content.styled(_("History"), "bold $accent")]
+        for event in reversed(events):  # newest first
+            when = short_datetime(event.at, now)
+            head = Content.assemble(
+                (f"{when:<8}", "dim"), " ", (fit(clean_line(event.actor, limit=60), 18).ljust(19), "bold")
+            )
+            if event.kind == "change":
+                name = _(FIELD_NAMES.get(event.field, event.field))
+                body = Content.assemble(
+                    f"{name}: ",
+                    value_text(event.field, event.old),
+                    " → ",
+                    (value_text(event.field, event.new), "bold"),
+                )
+            elif event.kind == "note":
+                body = Content.assemble((_("note") + ": ", "italic"), plain(event.text, limit=300))
+            elif event.kind == "created":
+                body = Content.assemble(_("created") + ": ", plain(event.text, limit=200))
+            else:
+                body = Content.assemble(
+                    f"{clean_line(event.kind, limit=30)}: ", plain(event.text or event.new, limit=200)
+                )
+            lines.append(Content.assemble(head, body))
+        return Content("\n").join(lines)
+
+    def action_open(self) -> None:
+        self.query_one("#requests-detail", VerticalScroll).focus()
+
+    # --- filter -------------------------------------------------------------------------------
+
+    def _filter_field(self) -> Input | None:
+        found = self.query("#requests-filter")
+        return found.first(Input) if found else None
+
+    def action_filter(self) -> None:
+        field = self._filter_field()
+        if field is None:
+            field = Input(id="requests-filter", placeholder=_("Filter: reference, title, requester, text"))
+            self.query_one("#requests-main", Vertical).mount(field, before="#requests-list-title")
+        field.display = True
+        field.focus()
+
+    @on(Input.Changed, "#requests-filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.run_filter(self.view, self.filter_text)
+
+    @work(thread=True, exclusive=True, group="requests-load", exit_on_error=False)
+    def run_filter(self, view: ViewName, match: str) -> None:
+        time.sleep(SEARCH_DEBOUNCE_S)
+        worker = get_current_worker()
+        if worker.is_cancelled:
+            return
+        service = self._service()
+        count = service.count(view, match=match)
+        source = ViewSource(service, view, count, match=match)
+        source.prefetch()
+        if not worker.is_cancelled:
+            self.post_message(ListLoaded(source, 0, None))
+
+    @on(Input.Submitted, "#requests-filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        self.request_list.focus()
+
+    def action_back(self) -> None:
+        if self.priority_pending or self.apply_next_to_selection:
+            self.priority_pending = False
+            self.apply_next_to_selection = False
+            self._show_title()
+            return
+        field = self._filter_field()
+        if field is not None and field.display:
+            field.display = False
+            if field.value:
+                with field.prevent(Input.Changed):
+                    field.value = ""
+            if self.filter_text:
+                self.filter_text = ""
+                self.load_requests(self.view, "", None, 0)
+            self.request_list.focus()
+            return
+        if self.focused is not self.request_list and self.focused is not None:
+            self.request_list.focus()
+            return
+        super().action_back()
+
+    # --- selection ----------------------------------------------------------------------------
+
+    def action_select(self) -> None:
+        if self.request_list.toggle_mark() is not None:
+            self.request_list.action_cursor_down()
+        self._show_title()
+
+    def action_apply_to_selection(self) -> None:
+        if not self.request_list.marked:
+            self.notify(_("Nothing is selected: x selects a request."), markup=False)
+            return
+        self.apply_next_to_selection = not self.apply_next_to_selection
+        self._show_title()
+
+    # --- verbs ----------------------------------------------------------------------------------
+
+    def _row(self) -> ListRow | None:
+        row = self.request_list.current_row()
+        if row is None:
+            self.notify(_("No request here."), markup=False)
+        return row
+
+    def _go(self, verb: str, value: Any) -> None:
+        """Apply a verb to the selection (after `;`) or to the row under the cursor."""
+        from coordinator_tui.requests.service import Selected
+
+        if self.apply_next_to_selection:
+            self.apply_next_to_selection = False
+            marked = dict(self.request_list.marked)
+            self.request_list.clear_marks()
+            self._show_title()
+            if marked:
+                picked = [Selected(i, max(v, self._versions.get(i, 0))) for i, v in sorted(marked.items())]
+                self.run_bulk(self._turns.take(), picked, verb, value)
+                return
+        row = self._row()
+        if row is not None:
+            self.run_change(self._turns.take(), row.id, row.version, verb, value)
+
+    def _wants_selection(self) -> bool:
+        return self.apply_next_to_selection and bool(self.request_list.marked)
+
+    def action_priority_prefix(self) -> None:
+        if not self._wants_selection() and self.request_list.current_row() is None:
+            self.notify(_("No request here."), markup=False)
+            return
+        self.priority_pending = True
+        self._show_title()
+
+    async def on_key(self, event: Any) -> None:
+        # `p` then 1–4: the digit is the priority, not a jump to another screen.
+        if self.priority_pending and self.focused is self.request_list:
+            self.priority_pending = False
+            event.stop()
+            event.prevent_default()
+            if event.key in ("1", "2", "3", "4"):
+                self._go("priority", int(event.key))
+            self._show_title()
+
+    def _pick(self, title: str, choices: list[tuple[str, str]], current: str, verb: str) -> None:
+        if not self._wants_selection() and self._row() is None:
+            return
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                self._go(verb, value)
+
+        self.app.push_screen(PickerScreen(title, choices, current), chosen)
+
+    def action_category(self) -> None:
+        if self.service is None:
+            return
+        row = self.request_list.current_row()
+        choices = [(name, rules.category_label(name)) for name in self.service.categories]
+        self._pick(_("Category"), choices, row.category if row else "", "category")
+
+    def action_assign(self) -> None:
+        if self.service is None:
+            return
+        row = self.request_list.current_row()
+        names = self.service.assignee_choices()
+        choices = [(name, name) for name in names] + [("", _("(nobody)"))]
+        self._pick(_("Assign to"), choices, row.assignee if row else "", "assignee")
+
+    def action_status(self) -> None:
+        row = self.request_list.current_row()
+        if self._wants_selection() or row is None:
+            statuses: tuple[str, ...] = rules.STATUSES[1:]
+        else:
+            statuses = rules.allowed_next(row.status)
+        choices = [(status, rules.status_label(status)) for status in statuses]
+        self._pick(_("Status"), choices, "", "status")
+
+    def action_escalate(self) -> None:
+        if self._row() is None:
+            return
+        self.apply_next_to_selection = False  # escalation asks for one ticket number: one request
+
+        def answered(ticket: str | None) -> None:
+            if ticket is not None:
+                self._go("escalate", ticket)
+
+        self.app.push_screen(AskScreen(_("DigiFinland's ticket number"), "DF-12345"), answered)
+
+    def action_note(self) -> None:
+        row = self._row()
+        if row is None:
+            return
+
+        def answered(text: str | None) -> None:
+            if text is not None:
+                self.run_note(self._turns.take(), row.id, text)
+
+        self.app.push_screen(
+            AskScreen(_("Internal note on {reference}").format(reference=row.reference)), answered
+        )
+
+    def action_undo(self) -> None:
+        self.run_undo(self._turns.take())
+
+    def action_triage(self) -> None:
+        if self.service is None:
+            return
+
+        def left(_result: None) -> None:
+            self.reload()
+
+        self.app.push_screen(TriageScreen(self.service, self._triage_changed), left)
+
+    def _triage_changed(self) -> None:
+        pass  # the list reads again when triage mode closes
+
+    # --- workers that change ------------------------------------------------------------------
+
+    @work(thread=True, group="requests-change", exit_on_error=False)
+    def run_change(self, turn: int, request_id: int, seen_version: int, verb: str, value: Any) -> None:
+        from store.requests import Conflict
+
+        with self._turns.wait_for(turn):
+            service = self._service()
+            version = max(seen_version, self._versions.get(request_id, 0))
+            try:
+                row = _apply_verb(service, request_id, version, verb, value)
+            except Conflict as conflict:
+                self.post_message(ConflictFound(conflict, verb, value))
+                return
+            except (rules.RuleError, StoreError) as error:
+                self._tell(error_words(error), "warning")
+                return
+            self._versions[row.id] = row.version
+            self.post_message(Changed([row], ""))
+
+    @work(thread=True, group="requests-change", exit_on_error=False)
+    def run_bulk(self, turn: int, picked: list[Any], verb: str, value: Any) -> None:
+        from store.requests import BulkConflict
+
+        with self._turns.wait_for(turn):
+            service = self._service()
+            try:
+                rows = service.bulk(picked, verb, value)  # type: ignore[arg-type]
+            except BulkConflict as error:
+                references = ", ".join(conflict.current.reference for conflict in error.conflicts)
+                self._tell(
+                    _(
+                        "{references} changed after you selected them, so nothing was changed. "
+                        "Select them again and repeat."
+                    ).format(references=references),
+                    "warning",
+                )
+                self.app.call_from_thread(self.reload)
+                return
+            except (rules.RuleError, StoreError) as error:
+                self._tell(error_words(error), "warning")
+                return
+            for row in rows:
+                self._versions[row.id] = row.version
+            said = count_text("Changed {n} request · u undoes", "Changed {n} requests · u undoes", len(rows))
+            self.post_message(Changed(rows, said))
+
+    @work(thread=True, group="requests-change", exit_on_error=False)
+    def run_note(self, turn: int, request_id: int, text: str) -> None:
+        with self._turns.wait_for(turn):
+            service = self._service()
+            try:
+                service.add_note(request_id, text)
+            except (rules.RuleError, StoreError) as error:
+                self._tell(error_words(error), "warning")
+                return
+            row = service.get(request_id)
+            self.post_message(Changed([row] if row else [], _("Note saved.")))
+
+    @work(thread=True, group="requests-change", exit_on_error=False)
+    def run_undo(self, turn: int) -> None:
+        with self._turns.wait_for(turn):
+            service = self._service()
+            try:
+                result = service.undo()
+            except StoreError as error:
+                self._tell(_("Could not undo: {error}").format(error=error), "warning")
+                return
+            if result is None:
+                self._tell(_("Nothing to undo."))
+                return
+            rows = [row for i in result.request_ids if (row := service.get(i)) is not None]
+            for row in rows:
+                self._versions[row.id] = row.version
+            said = _("Undone: {what}").format(what=clean_line(result.action.summary, limit=80))
+            self.post_message(Changed(rows, said))
+
+    @on(Changed)
+    def changed(self, message: Changed) -> None:
+        if message.said:
+            self.notify(clean_line(message.said, limit=300), markup=False)
+        self.reload(keep_index=self.request_list.cursor)
+        if self._detail_id is not None and any(row.id == self._detail_id for row in message.rows):
+            self.load_detail(self._detail_id)
+
+    @on(ConflictFound)
+    def conflict_found(self, message: ConflictFound) -> None:
+        conflict = message.conflict
+
+        def decided(mine: bool | None) -> None:
+            current = conflict.current
+            if mine:
+                self.run_change(self._turns.take(), current.id, current.version, message.verb, message.value)
+            else:
+                self._versions[current.id] = current.version
+                self.notify(_("Kept their change; yours was not saved."), markup=False)
+                self.reload(keep_index=self.request_list.cursor)
+
+        self.app.push_screen(ConflictScreen(conflict), decided)
+
+    def _tell(self, text: str, severity: str = "information") -> None:
+        self.app.call_from_thread(self.notify, clean_line(text, limit=400), severity=severity, markup=False)  # type: ignore[arg-type]
+
+
+__all__ = ["RequestsScreen", "TriageScreen", "due_cell"]

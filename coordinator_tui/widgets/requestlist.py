@@ -1,0 +1,337 @@
+"""The request list: a line-API ScrollView over a saved view, read by keyset windows of the store.
+
+Like the message list (widgets/maillist.py) it holds only a few blocks of rows around what is
+painted. The store pages by keyset (the cursor of the row before), not by offset, so the list
+remembers where each block it has read starts; a jump far down walks the blocks once.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from coordinator_tui.i18n import N_, _
+from coordinator_tui.requests import rules
+from coordinator_tui.textclean import clean_line
+from coordinator_tui.timefmt import duration, short_datetime
+from coordinator_tui.widgets.maillist import fit
+
+if TYPE_CHECKING:
+    from coordinator_tui.requests.service import RequestService
+    from store.requests import ListRow, SortName, ViewName
+
+BLOCK_ROWS = 100
+KEPT_BLOCKS = 6
+# Within this many calendar days of the due time the list counts office time (as the rules do);
+# further out, calendar days say enough and cost nothing (office time walks the days one by one).
+OFFICE_TIME_WITHIN = timedelta(days=7)
+# Less office time left than this shows as "due soon".
+SOON = timedelta(hours=4)
+
+MARK_WIDTH = 2
+REFERENCE_WIDTH = 14
+PRIORITY_WIDTH = 3
+STATUS_WIDTH = 14
+WHO_WIDTH = 22
+DUE_WIDTH = 14
+UPDATED_WIDTH = 7
+
+
+@dataclass(frozen=True)
+class DueCell:
+    text: str
+    kind: str  # "" · "soon" · "overdue" · "paused"
+
+
+def due_cell(service: RequestService, row: ListRow, now: datetime) -> DueCell:
+    """Time left (or overdue) for a list row, in office time near the due time."""
+    if row.due_at is None or not rules.is_open(row.status):
+        return DueCell("", "")
+    if row.status == rules.WAITING_REQUESTER:
+        return DueCell(_("paused"), "paused")
+    delta = row.due_at - now
+    if abs(delta) <= OFFICE_TIME_WITHIN:
+        left = service.calendar.state(row.due_at, now).left
+        text = duration(abs(left))
+    else:
+        left = delta
+        text = _("{days} d").format(days=abs(delta).days)
+    if left < timedelta(0):
+        return DueCell(_("{time} late").format(time=text), "overdue")
+    return DueCell(text, "soon" if left < SOON else "")
+
+
+class ViewSource:
+    """The rows of one saved view (with a filter and a sort), read block by block by keyset."""
+
+    def __init__(
+        self,
+        service: RequestService,
+        view: ViewName,
+        count: int,
+        *,
+        match: str = "",
+        sort: SortName = "due",
+    ) -> None:
+        self.service = service
+        self.view = view
+        self.count = count
+        self.match = match
+        self.sort = sort
+        self._starts: dict[int, tuple[Any, ...] | None] = {0: None}  # block → cursor before it
+        self._first: list[ListRow] | None = None  # block 0, read by the worker before the first paint
+
+    def prefetch(self) -> None:
+        """Read the first block now (in the worker that made the source), for the first paint."""
+        self._first = self.fetch_block(0)
+
+    def fetch_block(self, number: int) -> list[ListRow]:
+        if number == 0 and self._first is not None:
+            rows, self._first = self._first, None
+            return rows
+        known = max(block for block in self._starts if block <= number)
+        rows: list[ListRow] = []
+        for block in range(known, number + 1):
+            window = self.service.window(
+                self.view, sort=self.sort, after=self._starts[block], limit=BLOCK_ROWS, match=self.match
+            )
+            rows = window.rows
+            if not rows:
+                return []
+            self._starts[block + 1] = window.after
+        return rows
+
+
+class EmptyRequests:
+    count = 0
+    view = "open"
+
+    def fetch_block(self, number: int) -> list[ListRow]:
+        return []
+
+
+class RequestList(ScrollView, can_focus=True):
+    """The requests of a view; the cursor row highlighted, selected rows marked with a star."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("up", "cursor_up", N_("Up"), id="requestlist.up", show=False),
+        Binding("down", "cursor_down", N_("Down"), id="requestlist.down", show=False),
+        Binding("pageup", "page_up", N_("Page up"), id="requestlist.page_up", show=False),
+        Binding("pagedown", "page_down", N_("Page down"), id="requestlist.page_down", show=False),
+        Binding("home", "first", N_("First"), id="requestlist.first", show=False),
+        Binding("end", "last", N_("Last"), id="requestlist.last", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "requestlist--cursor",
+        "requestlist--marked",
+        "requestlist--dim",
+        "requestlist--overdue",
+        "requestlist--soon",
+        "requestlist--p1",
+        "requestlist--new",
+    }
+
+    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+
+    @dataclass
+    class Highlighted(Message):
+        request_list: RequestList
+        row: ListRow | None
+
+    def __init__(self, *, now: Callable[[], datetime], id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._now = now
+        self.source: ViewSource | EmptyRequests = EmptyRequests()
+        self._blocks: OrderedDict[int, list[ListRow]] = OrderedDict()
+        self._due: dict[int, DueCell] = {}
+        self.marked: dict[int, int] = {}  # request id → the version the user saw when selecting
+        self.painted_cursor: int | None = None  # for bench/requests_screen: the cursor row last painted
+        self.painted_version: int | None = None  # ... and the version of the row painted there
+
+    # --- the data -----------------------------------------------------------------------------
+
+    @property
+    def count(self) -> int:
+        return self.source.count
+
+    def held_rows(self) -> int:
+        return sum(len(block) for block in self._blocks.values())
+
+    def set_source(self, source: ViewSource | EmptyRequests, cursor: int = 0) -> None:
+        self.source = source
+        self._blocks.clear()
+        self._due.clear()
+        self.virtual_size = Size(1, source.count)
+        self.set_reactive(RequestList.cursor, self._clamp(cursor))
+        self._scroll_to_cursor(center=True)
+        self.refresh()
+        self.post_message(self.Highlighted(self, self.current_row()))
+
+    def row_at(self, index: int) -> ListRow | None:
+        if not 0 <= index < self.source.count:
+            return None
+        number, within = divmod(index, BLOCK_ROWS)
+        block = self._blocks.get(number)
+        if block is None:
+            block = self.source.fetch_block(number)
+            self._blocks[number] = block
+            while len(self._blocks) > KEPT_BLOCKS:
+                self._blocks.popitem(last=False)
+        else:
+            self._blocks.move_to_end(number)
+        return block[within] if within < len(block) else None
+
+    def current_row(self) -> ListRow | None:
+        return self.row_at(self.cursor)
+
+    def toggle_mark(self) -> ListRow | None:
+        row = self.current_row()
+        if row is not None:
+            if row.id in self.marked:
+                del self.marked[row.id]
+            else:
+                self.marked[row.id] = row.version
+            self.refresh()
+        return row
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self.refresh()
+
+    # --- moving -------------------------------------------------------------------------------
+
+    def _clamp(self, index: int) -> int:
+        return max(0, min(index, self.source.count - 1)) if self.source.count else 0
+
+    def move_to(self, index: int) -> None:
+        self.cursor = self._clamp(index)
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._scroll_to_cursor()
+        self.refresh()
+        self.post_message(self.Highlighted(self, self.current_row()))
+
+    def _scroll_to_cursor(self, *, center: bool = False) -> None:
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            return
+        top = int(self.scroll_y)
+        if center and not top <= self.cursor < top + height:
+            self.scroll_to(y=max(0, self.cursor - height // 2), animate=False, immediate=True)
+        elif self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_to(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_to(self.cursor - 1)
+
+    def action_page_down(self) -> None:
+        self.move_to(self.cursor + self._page())
+
+    def action_page_up(self) -> None:
+        self.move_to(self.cursor - self._page())
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to(self.source.count - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        index = int(self.scroll_y) + event.y
+        if 0 <= index < self.source.count:
+            self.move_to(index)
+
+    def on_resize(self) -> None:
+        self._scroll_to_cursor()
+
+    # --- painting -----------------------------------------------------------------------------
+
+    def _due_of(self, row: ListRow) -> DueCell:
+        cell = self._due.get(row.id)
+        if cell is None and isinstance(self.source, ViewSource):
+            cell = due_cell(self.source.service, row, self._now())
+            self._due[row.id] = cell
+        return cell or DueCell("", "")
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = int(self.scroll_y) + y
+        base = self.rich_style
+        row = self.row_at(index)
+        if row is None:
+            return Strip.blank(width, base)
+        is_cursor = index == self.cursor
+        style = base
+        if row.status == rules.NEW:
+            style += self.get_component_rich_style("requestlist--new")
+        if is_cursor:
+            style += self.get_component_rich_style("requestlist--cursor")
+            self.painted_cursor = index
+            self.painted_version = row.version
+        dim = style if is_cursor else style + self.get_component_rich_style("requestlist--dim")
+        marked = row.id in self.marked
+        mark_style = style + self.get_component_rich_style("requestlist--marked") if marked else style
+        priority = f"P{row.priority}" if row.priority is not None else "–"
+        priority_style = (
+            style + self.get_component_rich_style("requestlist--p1") if row.priority == 1 else style
+        )
+        due = self._due_of(row)
+        due_style: Style = dim
+        if due.kind == "overdue":
+            due_style = style + self.get_component_rich_style("requestlist--overdue")
+        elif due.kind == "soon":
+            due_style = style + self.get_component_rich_style("requestlist--soon")
+        who = clean_line(row.requester, limit=80)
+        if row.unit:
+            who = f"{who} / {clean_line(row.unit, limit=80)}" if who else clean_line(row.unit, limit=80)
+        title = clean_line(row.title, limit=300) or "—"
+        title_width = max(
+            0,
+            width
+            - MARK_WIDTH
+            - REFERENCE_WIDTH
+            - PRIORITY_WIDTH
+            - STATUS_WIDTH
+            - WHO_WIDTH
+            - DUE_WIDTH
+            - UPDATED_WIDTH,
+        )
+        segments = [
+            Segment("* " if marked else "  ", mark_style),
+            Segment(cell(row.reference, REFERENCE_WIDTH), dim),
+            Segment(cell(priority, PRIORITY_WIDTH), priority_style),
+            Segment(cell(rules.status_label(row.status), STATUS_WIDTH), style),
+            Segment(cell(title, title_width), style),
+            Segment(cell(who, WHO_WIDTH), dim),
+            Segment(cell(due.text, DUE_WIDTH), due_style),
+            Segment(cell(short_datetime(row.updated_at, self._now()), UPDATED_WIDTH), dim),
+        ]
+        return Strip(segments).crop_extend(0, width, base)
+
+
+def cell(text: str, width: int) -> str:
+    """``text`` fitted into a column of ``width`` cells with one cell of space after it."""
+    from rich.cells import set_cell_size
+
+    return set_cell_size(fit(text, width - 1), width) if width > 0 else ""

@@ -1,0 +1,357 @@
+"""Notices and their versions: every read and write of the notice tables, and the directory reads they need.
+
+A version is queued in one transaction with its outbox row and the notice's new state, so a
+version exists only together with the exact message and recipient list that go out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from store.models import (
+    ListMember,
+    MailingList,
+    Notice,
+    NoticeVersion,
+    Outbox,
+    Person,
+    UnitService,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from store.engine import Store
+
+FINAL_STATUSES = ("korjattu", "päättynyt", "peruttu")
+
+
+@dataclass(frozen=True)
+class NoticeRecord:
+    id: int
+    kind: str
+    services: list[str]
+    units: list[int]
+    status: str
+    start_at: datetime
+    expected_end_at: datetime | None
+    actual_end_at: datetime | None
+    impact: str
+    instructions: str
+    contact: str
+    text_fi: str
+    text_sv: str
+    subject: str
+    thread_message_id: str
+    is_open: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    id: int
+    notice_id: int
+    number: int
+    status: str
+    subject: str
+    body_fi: str
+    body_sv: str
+    changes: str
+    message_id: str
+    outbox_id: int | None
+    outbox_state: str  # queued, sending, sent, failed, unknown, demo; "" without a row
+    outbox_error: str
+    created_at: datetime
+    scheduled_at: datetime | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NoticeFields:
+    """The notice's columns as the version being queued leaves them."""
+
+    kind: str
+    services: list[str]
+    units: list[int]
+    status: str
+    start_at: datetime
+    expected_end_at: datetime | None
+    actual_end_at: datetime | None
+    impact: str
+    instructions: str
+    contact: str
+    text_fi: str
+    text_sv: str
+
+
+@dataclass(frozen=True)
+class QueuedVersion:
+    notice_id: int
+    version_id: int
+    outbox_id: int
+    number: int
+    message_id: str
+
+
+@dataclass(frozen=True)
+class DirectoryPerson:
+    id: int
+    name: str
+    email: str
+    language: str
+    unit_id: int | None
+    roles: list[str]
+    unit_services: list[str]
+
+
+@dataclass(frozen=True)
+class ListInfo:
+    id: int
+    name: str
+    rule: str
+    bilingual: bool
+    member_ids: list[int]
+
+
+def _record(row: Notice) -> NoticeRecord:
+    assert row.id is not None
+    return NoticeRecord(
+        id=row.id,
+        kind=row.kind,
+        services=json.loads(row.services or "[]"),
+        units=json.loads(row.units or "[]"),
+        status=row.status,
+        start_at=row.start_at,
+        expected_end_at=row.expected_end_at,
+        actual_end_at=row.actual_end_at,
+        impact=row.impact,
+        instructions=row.instructions,
+        contact=row.contact,
+        text_fi=row.text_fi,
+        text_sv=row.text_sv,
+        subject=row.subject,
+        thread_message_id=row.thread_message_id,
+        is_open=row.is_open,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def get_notice(store: Store, notice_id: int) -> NoticeRecord:
+    with store.session() as session:
+        row = session.get(Notice, notice_id)
+        if row is None:
+            raise LookupError(f"no notice {notice_id}")
+        return _record(row)
+
+
+def list_notices(store: Store, limit: int = 200) -> list[NoticeRecord]:
+    """Open notices first, then the rest; newest start first within each."""
+    from sqlmodel import col, select
+
+    with store.session() as session:
+        rows = session.exec(
+            select(Notice)
+            .order_by(col(Notice.is_open).desc(), col(Notice.start_at).desc(), col(Notice.id).desc())
+            .limit(limit)
+        ).all()
+        return [_record(row) for row in rows]
+
+
+def versions(store: Store, notice_id: int) -> list[VersionRecord]:
+    from sqlmodel import col, select
+
+    with store.session() as session:
+        rows = session.exec(
+            select(NoticeVersion, Outbox)
+            .join(Outbox, col(Outbox.id) == col(NoticeVersion.outbox_id), isouter=True)
+            .where(col(NoticeVersion.notice_id) == notice_id)
+            .order_by(col(NoticeVersion.number))
+        ).all()
+        return [_version(version, outbox) for version, outbox in rows]
+
+
+def version(store: Store, version_id: int) -> VersionRecord:
+    from sqlmodel import col, select
+
+    with store.session() as session:
+        found = session.exec(
+            select(NoticeVersion, Outbox)
+            .join(Outbox, col(Outbox.id) == col(NoticeVersion.outbox_id), isouter=True)
+            .where(col(NoticeVersion.id) == version_id)
+        ).first()
+        if found is None:
+            raise LookupError(f"no notice version {version_id}")
+        return _version(*found)
+
+
+def _version(row: NoticeVersion, outbox: Outbox | None) -> VersionRecord:
+    assert row.id is not None
+    return VersionRecord(
+        id=row.id,
+        notice_id=row.notice_id,
+        number=row.number,
+        status=row.status,
+        subject=row.subject,
+        body_fi=row.body_fi,
+        body_sv=row.body_sv,
+        changes=row.changes,
+        message_id=row.message_id,
+        outbox_id=row.outbox_id,
+        outbox_state=outbox.state if outbox is not None else "",
+        outbox_error=outbox.error if outbox is not None else "",
+        created_at=row.created_at,
+        scheduled_at=row.scheduled_at,
+        sent_at=row.sent_at,
+    )
+
+
+def queue_version(
+    store: Store,
+    notice_id: int | None,
+    fields: NoticeFields,
+    *,
+    number: int,
+    thread_subject: str,
+    version_subject: str,
+    body_fi: str,
+    body_sv: str,
+    changes: str,
+    message_id: str,
+    raw: bytes,
+    recipients: list[str],
+    scheduled_at: datetime | None = None,
+    outbox_state: str = "queued",
+) -> QueuedVersion:
+    """One transaction: the notice (new or updated), its version ``number`` and the outbox row.
+
+    The version's number is unique per notice, so two instances queueing the same update cannot
+    both succeed (the second gets an IntegrityError). The first version's Message-ID becomes the
+    thread's.
+    """
+    now = utcnow()
+    with store.session() as session:
+        notice = Notice(created_at=now) if notice_id is None else session.get(Notice, notice_id)
+        if notice is None:
+            raise LookupError(f"no notice {notice_id}")
+        notice.kind = fields.kind
+        notice.services = json.dumps(fields.services, ensure_ascii=False)
+        notice.units = json.dumps(fields.units)
+        notice.status = fields.status
+        notice.start_at = fields.start_at
+        notice.expected_end_at = fields.expected_end_at
+        notice.actual_end_at = fields.actual_end_at
+        notice.impact = fields.impact
+        notice.instructions = fields.instructions
+        notice.contact = fields.contact
+        notice.text_fi = fields.text_fi
+        notice.text_sv = fields.text_sv
+        notice.subject = notice.subject or thread_subject
+        notice.thread_message_id = notice.thread_message_id or message_id
+        notice.is_open = fields.status not in FINAL_STATUSES
+        notice.updated_at = now
+        session.add(notice)
+        outbox = Outbox(
+            kind="notice",
+            message_id=message_id,
+            subject=version_subject,
+            raw=raw,
+            recipients=json.dumps(recipients, ensure_ascii=False),
+            state=outbox_state,
+            scheduled_at=scheduled_at,
+            created_at=now,
+        )
+        session.add(outbox)
+        session.flush()
+        assert notice.id is not None and outbox.id is not None
+        row = NoticeVersion(
+            notice_id=notice.id,
+            number=number,
+            status=fields.status,
+            subject=version_subject,
+            body_fi=body_fi,
+            body_sv=body_sv,
+            changes=changes,
+            message_id=message_id,
+            outbox_id=outbox.id,
+            created_at=now,
+            scheduled_at=scheduled_at,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        return QueuedVersion(notice.id, row.id, outbox.id, number, message_id)
+
+
+def mark_version_sent(store: Store, version_id: int, at: datetime | None = None) -> None:
+    with store.session() as session:
+        row = session.get(NoticeVersion, version_id)
+        if row is not None and row.sent_at is None:
+            row.sent_at = at or utcnow()
+            session.add(row)
+
+
+def sent_versions(store: Store, limit: int = 50) -> list[tuple[NoticeRecord, VersionRecord]]:
+    """The newest sent versions with their notices, for the status feed."""
+    from sqlmodel import col, select
+
+    with store.session() as session:
+        rows = session.exec(
+            select(NoticeVersion, Notice, Outbox)
+            .join(Notice, col(Notice.id) == col(NoticeVersion.notice_id))
+            .join(Outbox, col(Outbox.id) == col(NoticeVersion.outbox_id), isouter=True)
+            .where(col(NoticeVersion.sent_at).is_not(None))
+            .order_by(col(NoticeVersion.sent_at).desc(), col(NoticeVersion.id).desc())
+            .limit(limit)
+        ).all()
+        return [(_record(notice), _version(row, outbox)) for row, notice, outbox in rows]
+
+
+# --- the directory, as recipients are resolved from it ------------------------------------------
+
+
+def active_people(store: Store) -> list[DirectoryPerson]:
+    """Every active person, with their unit's deployed services (for rule lists)."""
+    from sqlmodel import col, select
+
+    with store.session() as session:
+        services: dict[int, list[str]] = {}
+        for unit_id, service in session.exec(select(UnitService.unit_id, UnitService.service)).all():
+            services.setdefault(unit_id, []).append(service)
+        people = session.exec(select(Person).where(col(Person.active)).order_by(col(Person.id))).all()
+        result = []
+        for person in people:
+            assert person.id is not None
+            try:
+                roles = [str(role) for role in json.loads(person.roles or "[]")]
+            except ValueError:
+                roles = []
+            result.append(
+                DirectoryPerson(
+                    id=person.id,
+                    name=person.name,
+                    email=person.email,
+                    language=person.language,
+                    unit_id=person.unit_id,
+                    roles=roles,
+                    unit_services=services.get(person.unit_id, []) if person.unit_id is not None else [],
+                )
+            )
+        return result
+
+
+def mailing_lists(store: Store) -> list[ListInfo]:
+    from sqlmodel import col, select
+
+    with store.session() as session:
+        members: dict[int, list[int]] = {}
+        for list_id, person_id in session.exec(select(ListMember.list_id, ListMember.person_id)).all():
+            members.setdefault(list_id, []).append(person_id)
+        rows = session.exec(select(MailingList).order_by(col(MailingList.name))).all()
+        return [
+            ListInfo(row.id or 0, row.name, row.rule, row.bilingual, members.get(row.id or 0, []))
+            for row in rows
+        ]
