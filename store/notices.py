@@ -286,6 +286,26 @@ def queue_version(
         return QueuedVersion(notice.id, row.id, outbox.id, number, message_id)
 
 
+def due_versions(store: Store, now: datetime) -> list[int]:
+    """Versions whose outbox row is queued and due (no time set, or the time has come), oldest first."""
+    from datetime import UTC
+
+    from sqlmodel import col, or_, select
+
+    now = now.astimezone(UTC)  # the store's times are UTC and compare as text
+    with store.session() as session:
+        rows = session.exec(
+            select(NoticeVersion.id)
+            .join(Outbox, col(Outbox.id) == col(NoticeVersion.outbox_id))
+            .where(
+                col(Outbox.state) == "queued",
+                or_(col(Outbox.scheduled_at).is_(None), col(Outbox.scheduled_at) <= now),
+            )
+            .order_by(col(NoticeVersion.id))
+        ).all()
+        return [row for row in rows if row is not None]
+
+
 def mark_version_sent(store: Store, version_id: int, at: datetime | None = None) -> None:
     with store.session() as session:
         row = session.get(NoticeVersion, version_id)

@@ -237,12 +237,13 @@ def waiting_recipients(store: Store, outbox_id: int) -> list[str]:
         return [row.recipient for row in rows]
 
 
-def resume_sending(store: Store, outbox_id: int) -> OutgoingMessage:
+def resume_sending(store: Store, outbox_id: int, *, from_unknown: bool = False) -> OutgoingMessage:
     """Move a "sent" or "failed" row that still has waiting recipients back to "sending"; committed.
 
     Only the waiting recipients are sent to after this (:func:`waiting_recipients`); accepted,
-    refused and unknown ones are never offered again. Raises :class:`OutboxStateError` when the row
-    is in another state or nobody is waiting.
+    refused and unknown ones are never offered again. ``from_unknown``: the user has looked at an
+    "unknown" row (e.g. a crash in the middle of a batch) and decided its waiting recipients should
+    get it. Raises :class:`OutboxStateError` when the row is in another state or nobody is waiting.
     """
     from sqlalchemy import exists, update
     from sqlmodel import col
@@ -253,12 +254,17 @@ def resume_sending(store: Store, outbox_id: int) -> OutgoingMessage:
         )
         changed = session.connection().execute(
             update(Outbox)
-            .where(col(Outbox.id) == outbox_id, col(Outbox.state).in_(("sent", "failed")), waiting)
+            .where(
+                col(Outbox.id) == outbox_id,
+                col(Outbox.state).in_(("sent", "failed", "unknown") if from_unknown else ("sent", "failed")),
+                waiting,
+            )
             .values(state="sending")
         )
         if changed.rowcount != 1:
             row = session.get(Outbox, outbox_id)
             raise OutboxStateError(
-                f"outbox row {outbox_id} is {row.state if row else 'missing'} with nobody waiting; not resumed"
+                f"outbox row {outbox_id} is {row.state if row else 'missing'} "
+                "with nobody waiting; not resumed"
             )
     return outgoing_message(store, outbox_id)

@@ -78,6 +78,7 @@ class BuiltVersion:
     body_fi: str
     body_sv: str
     message_id: str
+    text_fi: str  # the Finnish text as written or filled in from the template (no stage line)
     warnings: list[str] = field(default_factory=list)  # shown, but do not block sending
 
 
@@ -168,7 +169,9 @@ def _stage_line(draft: NoticeDraft, number: int, now: datetime, language: str) -
 def _changes_block(changes: str, language: str) -> str:
     if not changes.strip():
         return ""
-    title = "Ändringar sedan förra meddelandet:" if language == "sv" else "Muutokset edelliseen tiedotteeseen:"
+    title = (
+        "Ändringar sedan förra meddelandet:" if language == "sv" else "Muutokset edelliseen tiedotteeseen:"
+    )
     return f"{title}\n{templates.bullets(changes)}\n\n"
 
 
@@ -207,9 +210,7 @@ def problems_of(
         problems.append(_("The Finnish text is empty; it is required."))
     if not recipients:
         problems.append(_("Choose at least one recipient (a list, a unit or everyone)."))
-    left_open = templates.open_placeholders(
-        "\n".join((text_fi, text_sv, draft.changes, draft.changes_sv))
-    )
+    left_open = templates.open_placeholders("\n".join((text_fi, text_sv, draft.changes, draft.changes_sv)))
     if left_open:
         problems.append(
             _("Placeholders are still open: {placeholders}. Fill them in before sending.").format(
@@ -242,8 +243,11 @@ def problems_of(
 # --- the message --------------------------------------------------------------------------------
 
 
-def new_message_id(from_address: str) -> str:
-    domain = from_address.rsplit("@", 1)[-1] if "@" in from_address else None
+def new_message_id(from_address: str, *, demo: bool = False) -> str:
+    """A Message-ID in the sender's domain (in the demo, a domain that can never be delivered to)."""
+    from coordinator_tui.outgoing import DEMO_DOMAIN
+
+    domain = DEMO_DOMAIN if demo else from_address.rsplit("@", 1)[-1] if "@" in from_address else None
     return make_msgid(idstring="notice", domain=domain)
 
 
@@ -281,19 +285,25 @@ def build_version(
         raise NoticeRefused(list(dict.fromkeys(problems)))
     if not draft.text_sv.strip() and bilingual_lists:
         warnings.append(
-            _("No Swedish text, but these lists expect one: {lists}.").format(lists=", ".join(bilingual_lists))
+            _("No Swedish text, but these lists expect one: {lists}.").format(
+                lists=", ".join(bilingual_lists)
+            )
         )
     assert draft.start_at is not None
     subject_of_thread = thread.subject or thread_subject(draft.kind, draft.services, draft.start_at)
     subject = version_subject(subject_of_thread, thread.number, draft.status)
     body_fi = _part(draft, text_fi, draft.changes, thread.number, moment, "fi")
     body_sv = (
-        _part(draft, draft.text_sv, draft.changes_sv, thread.number, moment, "sv") if draft.text_sv.strip() else ""
+        _part(draft, draft.text_sv, draft.changes_sv, thread.number, moment, "sv")
+        if draft.text_sv.strip()
+        else ""
     )
     body = body_fi + (f"\n\n{SWEDISH_DIVIDER}\n\n{body_sv}" if body_sv else "")
     message = EmailMessage(policy=SMTP)
     message["From"] = Address(display_name=from_name, addr_spec=from_address)
-    message["To"] = Address(display_name=from_name if not to_address else "", addr_spec=to_address or from_address)
+    message["To"] = Address(
+        display_name=from_name if not to_address else "", addr_spec=to_address or from_address
+    )
     message["Subject"] = subject
     message["Date"] = format_datetime(local(moment))
     message["Message-ID"] = message_id or new_message_id(from_address)
@@ -302,8 +312,8 @@ def build_version(
         message["References"] = thread.root_message_id
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"  # Outlook: no out-of-office replies to a notice
-    message["Content-Language"] = "fi, sv" if body_sv else "fi"
     message.set_content(body, charset="utf-8", cte="quoted-printable")
+    message["Content-Language"] = "fi, sv" if body_sv else "fi"  # after set_content, which clears it
     return BuiltVersion(
         message=message,
         subject=subject,
@@ -311,5 +321,6 @@ def build_version(
         body_fi=body_fi,
         body_sv=body_sv,
         message_id=str(message["Message-ID"]),
+        text_fi=text_fi,
         warnings=warnings,
     )

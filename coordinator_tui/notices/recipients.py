@@ -19,7 +19,9 @@ from store import notices as notice_store
 if TYPE_CHECKING:
     from store.engine import Store
 
-_ADDR_SPEC = re.compile(r"^[^\s@<>,;:\"()\[\]]+@[^\s@<>,;:\"()\[\].][^\s@<>,;:\"()\[\]]*\.[^\s@<>,;:\"()\[\]]+$")
+_ADDR_SPEC = re.compile(
+    r"^[^\s@<>,;:\"()\[\]]+@[^\s@<>,;:\"()\[\].][^\s@<>,;:\"()\[\]]*\.[^\s@<>,;:\"()\[\]]+$"
+)
 
 
 @dataclass(frozen=True)

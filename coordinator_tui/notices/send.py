@@ -1,4 +1,4 @@
-"""Queueing a version of a notice and sending it: one SMTP connection per batch, every recipient accounted for.
+"""Queueing a version of a notice and sending it: one SMTP connection per batch, every recipient counted.
 
 - :func:`queue` builds the version's email (``notices.compose``) and commits the notice, the version
   and the outbox row with its recipient list and Message-ID in one transaction, before any byte
@@ -15,18 +15,20 @@ After a send that reached someone: the copy in Sent over IMAP and the Atom feed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from coordinator_tui.i18n import _
+from coordinator_tui.i18n import _, ngettext
 from coordinator_tui.mail.send import SmtpError, _close_quietly, _network_error, _reply_text, connect
-from coordinator_tui.notices import compose, recipients as recipients_module
+from coordinator_tui.notices import compose
+from coordinator_tui.notices import recipients as recipients_module
 from store import notices as notice_store
 from store import outbox as outbox_store
 
@@ -70,14 +72,17 @@ def queue(
     to_address: str = "",
     now: datetime | None = None,
     scheduled_at: datetime | None = None,
+    demo: bool = False,
+    message_id: str = "",
 ) -> tuple[notice_store.QueuedVersion, compose.BuiltVersion]:
     """Build the next version of ``notice_id`` (None: a new notice) and commit it to the outbox.
 
-    Raises ``compose.NoticeRefused`` with every reason when it cannot go.
+    ``scheduled_at``: not before then (:func:`send_due` sends it); ``demo``: stored as "demo", never
+    sent. Raises ``compose.NoticeRefused`` with every reason when it cannot go.
     """
     resolution = recipients_module.resolve(store, choice)
     thread = thread_state(store, notice_id)
-    message_id = compose.new_message_id(from_address)
+    message_id = message_id or compose.new_message_id(from_address, demo=demo)
     built = compose.build_version(
         draft,
         thread,
@@ -90,7 +95,6 @@ def queue(
         bilingual_lists=resolution.bilingual_lists,
     )
     assert draft.start_at is not None
-    text_fi = built.body_fi.split("\n\n", 1)[-1] if not draft.text_fi.strip() else draft.text_fi
     fields = notice_store.NoticeFields(
         kind=draft.kind,
         services=list(draft.services),
@@ -102,7 +106,7 @@ def queue(
         impact=draft.impact,
         instructions=draft.instructions,
         contact=draft.contact,
-        text_fi=text_fi,
+        text_fi=built.text_fi,
         text_sv=draft.text_sv,
     )
     queued = notice_store.queue_version(
@@ -119,8 +123,77 @@ def queue(
         raw=built.message.as_bytes(),
         recipients=resolution.addresses,
         scheduled_at=scheduled_at,
+        outbox_state="demo" if demo else "queued",
     )
     return queued, built
+
+
+@dataclass
+class Preview:
+    """What the compose screen shows before sending: the exact email, or why it cannot go yet."""
+
+    thread: compose.ThreadState
+    resolution: recipients_module.Resolution
+    built: compose.BuiltVersion | None  # None while there are problems
+    problems: list[str] = field(default_factory=list)  # block sending
+    warnings: list[str] = field(default_factory=list)  # shown; do not block
+
+
+def preview(
+    store: Store,
+    notice_id: int | None,
+    draft: compose.NoticeDraft,
+    choice: recipients_module.Choice,
+    *,
+    from_address: str,
+    from_name: str = "",
+    to_address: str = "",
+    now: datetime | None = None,
+    message_id: str = "",
+) -> Preview:
+    """The next version as it would go out now, without storing anything (for the live preview).
+
+    Give the same ``message_id`` (``compose.new_message_id``) to :func:`queue` to send exactly this.
+    """
+    resolution = recipients_module.resolve(store, choice)
+    thread = thread_state(store, notice_id)
+    warnings: list[str] = []
+    if resolution.invalid:
+        shown = ", ".join(f"{name} <{address}>" for name, address in resolution.invalid)
+        warnings.append(_("These addresses cannot be sent to and are left out: {list}.").format(list=shown))
+    if resolution.unknown_lists:
+        warnings.append(
+            _("These lists are not in the directory: {lists}.").format(
+                lists=", ".join(resolution.unknown_lists)
+            )
+        )
+    try:
+        built = compose.build_version(
+            draft,
+            thread,
+            resolution.addresses,
+            from_address=from_address,
+            from_name=from_name,
+            to_address=to_address,
+            message_id=message_id,
+            now=now,
+            bilingual_lists=resolution.bilingual_lists,
+        )
+    except compose.NoticeRefused as refused:
+        return Preview(thread, resolution, None, refused.problems, warnings)
+    return Preview(thread, resolution, built, [], [*warnings, *built.warnings])
+
+
+def confirmation(result: Preview) -> str:
+    """The question before sending: how many people, which lists, which languages."""
+    assert result.built is not None
+    languages = _("Finnish and Swedish") if result.built.body_sv else _("Finnish only")
+    chosen = ", ".join(result.resolution.lists) or _("the chosen units")
+    return ngettext(
+        "Send version {number} to {count} person ({lists}), in {languages}?",
+        "Send version {number} to {count} people ({lists}), in {languages}?",
+        result.resolution.count,
+    ).format(number=result.thread.number, count=result.resolution.count, lists=chosen, languages=languages)
 
 
 def thread_state(store: Store, notice_id: int | None) -> compose.ThreadState:
@@ -150,10 +223,11 @@ def _status(code: int) -> str:
 class _Dropped(Exception):
     """The connection broke; ``text_sent`` says whether a chunk's text was on its way."""
 
-    def __init__(self, error: BaseException, text_sent: bool) -> None:
+    def __init__(self, error: BaseException, text_sent: bool, dealt: int) -> None:
         super().__init__(str(error))
         self.error = error
         self.text_sent = text_sent
+        self.dealt = dealt
 
 
 def send_version(
@@ -171,6 +245,7 @@ def send_version(
     atom_path: Path | None = None,
     timeout: float = 30.0,
     resume: bool = False,
+    after_unknown: bool = False,
 ) -> NoticeSendResult:
     """Send the queued version ``version_id``; the outbox row and its deliveries record everything.
 
@@ -182,7 +257,7 @@ def send_version(
         raise LookupError(f"notice version {version_id} has no outbox row")
     outbox_id = version.outbox_id
     if resume:
-        row = outbox_store.resume_sending(store, outbox_id)
+        row = outbox_store.resume_sending(store, outbox_id, from_unknown=after_unknown)
         todo = outbox_store.waiting_recipients(store, outbox_id)
     else:
         row = outbox_store.start_sending(store, outbox_id)  # committed before the first byte
@@ -226,13 +301,12 @@ def send_version(
                 _close_quietly(client)
                 client = None
                 if dropped.text_sent:
-                    todo = todo[len(chunk) :]
+                    todo = todo[dropped.dealt :]
+                answered = {*result.refused, *result.deferred, *result.unknown}
+                todo = [address for address in todo if address not in answered]
                 continue
             todo = todo[done:]
-        result.waiting = [*todo, *later] if (todo or later) and client is None and failures >= attempts else []
-        for address in later:
-            if address not in result.waiting:
-                result.waiting.append(address)
+        result.waiting = list(todo)  # never reached: the connection could not be opened again
         return _finish(store, result, last_error, imap, imap_password, atom_path)
     except Exception:
         # Unforeseen: the row must not stay "sending" in a running app; unknown is the safe word.
@@ -255,21 +329,22 @@ def _send_chunk(
     """One message to ``chunk`` (or its first part, if the server caps recipients); returns how many
     of ``chunk`` were dealt with. Raises :class:`_Dropped` when the connection breaks."""
     text_sent = False
+    taken: list[str] = []
+    dealt = len(chunk)
     try:
         code, reply = client.mail(sender, [] if raw.isascii() else ["BODY=8BITMIME"])
         if code != 250:
             text = _reply_text(code, reply)
-            answers = {address: (_status(code), text) for address in chunk}
-            outbox_store.record_deliveries(store, outbox_id, answers)
+            outbox_store.record_deliveries(store, outbox_id, {a: (_status(code), text) for a in chunk})
             for address in chunk:
-                (later.append(address) if 400 <= code < 500 else result.refused.__setitem__(address, text))
                 if 400 <= code < 500:
                     result.deferred[address] = text
+                    later.append(address)
+                else:
+                    result.refused[address] = text
             client.rset()
             return len(chunk)
-        taken: list[str] = []
-        answers = {}
-        dealt = len(chunk)
+        answers: dict[str, tuple[str, str]] = {}
         for index, address in enumerate(chunk):
             code, reply = client.rcpt(address)
             text = _reply_text(code, reply)
@@ -293,11 +368,13 @@ def _send_chunk(
         answers.update({address: ("unknown", "") for address in taken})
         outbox_store.record_deliveries(store, outbox_id, answers)
         text_sent = True
+        data_reply: bytes | str
         try:
-            code, reply = client.data(raw)
+            code, data_reply = client.data(raw)
         except smtplib.SMTPDataError as error:  # DATA itself refused: no text was sent
-            code, reply = error.smtp_code, error.smtp_error
-        text = _reply_text(code, reply)
+            code, data_reply = error.smtp_code, error.smtp_error
+            client.rset()
+        text = _reply_text(code, data_reply)
         if code == 250:
             _after_data(outbox_id, taken)
             outbox_store.record_deliveries(store, outbox_id, {a: ("accepted", text) for a in taken})
@@ -314,22 +391,16 @@ def _send_chunk(
         return dealt
     except (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException) as error:
         if text_sent:
-            result.unknown.extend(address for address in chunk if address not in result.accepted)
+            result.unknown.extend(taken)
         else:
             # Nothing of this message reached anyone: its recipients wait for the next connection.
-            outbox_store.record_deliveries(
-                store,
-                outbox_id,
-                {a: ("pending", "") for a in chunk if a not in result.refused and a not in result.deferred},
-            )
-        raise _Dropped(error, text_sent) from error
+            outbox_store.record_deliveries(store, outbox_id, {a: ("pending", "") for a in taken})
+        raise _Dropped(error, text_sent, dealt) from error
 
 
 def _end(store: Store, outbox_id: int, state: str, error: str) -> None:
-    try:
+    with contextlib.suppress(outbox_store.OutboxStateError):  # already ended (e.g. by _finish)
         outbox_store.finish_sending(store, outbox_id, state, error)
-    except outbox_store.OutboxStateError:
-        pass
 
 
 def _list(addresses: dict[str, str] | list[str]) -> str:
@@ -359,7 +430,9 @@ def _finish(
     if result.refused:
         notes.append(_("Refused by the server: {list}.").format(list=_list(result.refused)))
     if result.deferred:
-        notes.append(_("Put off by the server after every retry: {list}.").format(list=_list(result.deferred)))
+        notes.append(
+            _("Put off by the server after every retry: {list}.").format(list=_list(result.deferred))
+        )
     if result.waiting:
         notes.append(
             _("{count} recipients were not reached ({error}); resume the send to reach them.").format(
@@ -400,6 +473,28 @@ def _finish(
     return result
 
 
-def resume_version(store: Store, version_id: int, section: SmtpSection, password: str, **options: object) -> NoticeSendResult:
-    """Send to the recipients of ``version_id`` still waiting after an earlier attempt."""
-    return send_version(store, version_id, section, password, resume=True, **options)  # type: ignore[arg-type]
+def resume_version(
+    store: Store, version_id: int, section: SmtpSection, password: str, **options: Any
+) -> NoticeSendResult:
+    """Send to the recipients of ``version_id`` still waiting after an earlier attempt.
+
+    ``after_unknown=True`` is the coordinator's decision for a version whose delivery is unknown:
+    the recipients never offered get it; those whose delivery is unknown still do not.
+    """
+    return send_version(store, version_id, section, password, resume=True, **options)
+
+
+def send_due(
+    store: Store, section: SmtpSection, password: str, *, now: datetime | None = None, **options: Any
+) -> list[NoticeSendResult]:
+    """Send every queued notice version whose time has come (``coordinator-tui outbox send-due``, the app).
+
+    A version another sender has just taken is skipped, never sent twice.
+    """
+    results = []
+    for version_id in notice_store.due_versions(store, now or datetime.now(UTC)):
+        try:
+            results.append(send_version(store, version_id, section, password, **options))
+        except outbox_store.OutboxStateError:
+            continue
+    return results

@@ -144,7 +144,9 @@ def find_template(templates: list[NoticeTemplate], kind: str, stage: str, langua
     for template in templates:
         if template.name == name and template.language == language:
             return template
-    raise TemplateError([_("There is no notice template {name}.{language}.txt.").format(name=name, language=language)])
+    raise TemplateError(
+        [_("There is no notice template {name}.{language}.txt.").format(name=name, language=language)]
+    )
 
 
 def write_defaults(directory: Path | None = None, *, force: bool = False) -> list[Path]:
@@ -185,7 +187,9 @@ def placeholders_in(text: str) -> tuple[list[str], list[str]]:
             shown = "{" + field_name + ("!" + conversion if conversion else "")
             shown += (":" + format_spec if format_spec else "") + "}"
             problems.append(
-                _("Unknown placeholder {placeholder}; known: {known}.").format(placeholder=shown, known=_known())
+                _("Unknown placeholder {placeholder}; known: {known}.").format(
+                    placeholder=shown, known=_known()
+                )
             )
             continue
         names.append(field_name)

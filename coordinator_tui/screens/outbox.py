@@ -48,6 +48,7 @@ DELIVERY_NAMES = {
     "accepted": N_("accepted"),
     "refused": N_("refused"),
     "retry": N_("refused for now (try again later)"),
+    "unknown": N_("delivery unknown (may have arrived)"),
 }
 
 

@@ -50,9 +50,24 @@ class _Handler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
+        deferred = self.owner.deferrals.get(address.casefold())
+        if deferred is not None and deferred[0] > 0:
+            self.owner.deferrals[address.casefold()] = (deferred[0] - 1, deferred[1])
+            return deferred[1]
         reply = self.owner.recipient_replies.get(address.casefold())
         if reply is not None:
             return reply
+        cap = self.owner.max_recipients
+        if cap is not None and len(envelope.rcpt_tos) >= cap:
+            return "452 4.5.3 Too many recipients"
+        if self.owner.drop_after_recipients is not None:
+            if self.owner.drop_after_recipients <= 0:
+                self.owner.drop_after_recipients = None  # once: the next connection works
+                self.owner.dropped.set()
+                if server.transport is not None:
+                    server.transport.abort()
+                return "421 4.4.2 Connection dropped by the test"
+            self.owner.drop_after_recipients -= 1
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
@@ -106,6 +121,13 @@ class SmtpServer:
         self.recipient_replies: dict[str, str] = {}
         # When set, DATA is answered with this reply and nothing is recorded.
         self.data_reply: str | None = None
+        # Lower-cased address -> (how many more times, the 4xx reply) before it is accepted.
+        self.deferrals: dict[str, tuple[int, str]] = {}
+        # When set, RCPT answers 452 "too many recipients" once a message has this many.
+        self.max_recipients: int | None = None
+        # When set, the connection is cut (no reply) at the RCPT after this many more accepted ones.
+        self.drop_after_recipients: int | None = None
+        self.dropped = threading.Event()
         self._messages: list[ReceivedMessage] = []
         self._arrived = threading.Condition()
         self._controller: Controller | None = None
@@ -153,6 +175,10 @@ class SmtpServer:
             reply or f"550 5.1.1 <{address}>: Recipient address rejected"
         )
 
+    def defer_recipient(self, address: str, times: int = 1, reply: str = "451 4.3.0 Try again later") -> None:
+        """Answer RCPT TO for `address` with a temporary `reply` the next `times` times, then accept it."""
+        self.deferrals[address.casefold()] = (times, reply)
+
     @property
     def messages(self) -> list[ReceivedMessage]:
         with self._arrived:
@@ -172,6 +198,9 @@ class SmtpServer:
             self._messages.clear()
         self.recipient_replies.clear()
         self.data_reply = None
+        self.deferrals.clear()
+        self.max_recipients = None
+        self.drop_after_recipients = None
 
     # -- internals -----------------------------------------------------------------------------------
 
