@@ -1,4 +1,4 @@
-"""The command line: run the app, demo, init, login, doctor, sync, export.
+"""The command line: run the app, demo, init, login, doctor, sync, feeds, export.
 
 Imports are made inside the commands: `coordinator-tui --version` and `doctor` should not pay
 for Textual, and the app should not pay for Alembic.
@@ -54,6 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = commands.add_parser("sync", help="sync the shared mailbox once, headless (for cron)")
     sync.add_argument("--json", action="store_true", help="print the result per folder as JSON")
+
+    feeds = commands.add_parser("feeds", help="newsletter feeds: refresh headless, OPML import and export")
+    feed_commands = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    refresh = feed_commands.add_parser(
+        "refresh", help="fetch every feed once; exit 0 all refreshed, 1 some failed, 2 config error"
+    )
+    refresh.add_argument("--json", action="store_true", help="print the result per feed as JSON")
+    import_opml = feed_commands.add_parser("import-opml", help="follow the feeds listed in an OPML file")
+    import_opml.add_argument("file", metavar="FILE", help="an OPML file (e.g. exported from another reader)")
+    export_opml = feed_commands.add_parser("export-opml", help="write the followed feeds as OPML")
+    export_opml.add_argument("--out", metavar="PATH", help="write to this file (default: standard output)")
 
     export = commands.add_parser("export", help="export data for the cooperation meetings (CSV or JSON)")
     what = export.add_subparsers(dest="what", metavar="WHAT", required=True)
@@ -111,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "doctor": run_doctor,
         "sync": run_sync,
         "export": run_export,
+        "feeds": run_feeds,
     }
     return handlers[args.command](args, config, path)
 
@@ -388,4 +400,99 @@ def run_export(args: argparse.Namespace, config: Config, path: Path) -> int:
     log.info("exported %d requests as %s", summary.rows, args.format)
     if out is not None:
         print(f"Exported {summary.rows} requests to {out}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_feeds(args: argparse.Namespace, config: Config, path: Path) -> int:
+    """``feeds refresh|import-opml|export-opml``; the [[feeds]] of the config are followed first."""
+    from store.engine import open_store
+    from store.errors import StoreError
+    from store.feeds import sync_config_feeds
+
+    try:
+        store = open_store(store_url(config.store.url))
+        sync_config_feeds(store, [(entry.name, entry.url) for entry in config.feeds])
+        if args.feeds_command == "refresh":
+            return _feeds_refresh(store, as_json=args.json)
+        if args.feeds_command == "import-opml":
+            return _feeds_import(store, Path(args.file).expanduser())
+        return _feeds_export(store, args.out)
+    except StoreError as error:
+        print_store_error(error)
+        return EXIT_FAILURE
+
+
+def _feeds_refresh(store: Store, *, as_json: bool) -> int:
+    import json
+
+    from coordinator_tui.feeds.refresh import refresh_all
+    from coordinator_tui.textclean import clean_line
+
+    report = refresh_all(store)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "seconds": round(report.seconds, 3),
+                    "new_items": report.new_items,
+                    "feeds": [outcome.as_json() for outcome in report.feeds],
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        if not report.feeds:
+            print("No feeds: add [[feeds]] tables to the config or run `feeds import-opml FILE`.")
+        for outcome in report.feeds:
+            if outcome.status == "ok":
+                state = f"+{outcome.new_items} new of {outcome.items}"
+            elif outcome.status == "not_modified":
+                state = "not modified"
+            else:
+                state = f"{outcome.status}: {outcome.error}"
+            if outcome.warning:
+                state += f" (warning: {outcome.warning})"
+            print(f"{clean_line(outcome.name, 40):<40} {clean_line(state)}")
+    return EXIT_OK if report.ok else EXIT_FAILURE
+
+
+def _feeds_import(store: Store, file: Path) -> int:
+    from coordinator_tui.feeds.opml import OpmlError, parse_opml
+    from store.feeds import add_feed, list_feeds
+
+    try:
+        feeds = parse_opml(file.read_bytes())
+    except OSError as error:
+        print(f"Cannot read {file}: {error.strerror}.", file=sys.stderr)
+        return EXIT_USAGE
+    except OpmlError as error:
+        print(f"{file}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    known = {feed.url for feed in list_feeds(store)}
+    added = 0
+    for feed in feeds:
+        if feed.url not in known:
+            add_feed(store, feed.name, feed.url)
+            added += 1
+    print(f"Imported {added} new feeds ({len(feeds) - added} were followed already) from {file}.")
+    return EXIT_OK
+
+
+def _feeds_export(store: Store, out: str | None) -> int:
+    from coordinator_tui.feeds.opml import OpmlFeed, build_opml
+    from store.feeds import list_feeds
+
+    data = build_opml([OpmlFeed(feed.name, feed.url) for feed in list_feeds(store)])
+    if not out or out == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return EXIT_OK
+    target = Path(out).expanduser()
+    try:
+        target.write_bytes(data)
+    except OSError as error:
+        print(f"Cannot write {target}: {error.strerror}.", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"Exported the feeds to {target}.", file=sys.stderr)
     return EXIT_OK

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import col, func, select
 
 from store.bulk import insert_rows
+from store.feedkeys import title_date_key as title_date_key  # re-exported
 from store.models import Feed, FeedItem, utcnow
 
 if TYPE_CHECKING:
@@ -61,14 +62,6 @@ class ConfigSyncResult:
     left: list[str]  # no longer in the config: kept (with their items), marked as added in the app
 
 
-def title_date_key(title: str, published: datetime | None) -> str:
-    """The last resort of de-duplication: a hash of the title and the feed's own date ("" if none)."""
-    import hashlib
-
-    stamp = published.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if published else ""
-    return "hash:" + hashlib.sha256(f"{title}\x00{stamp}".encode()).hexdigest()[:32]
-
-
 def _row(feed: Feed, unread: int = 0, items: int = 0) -> FeedRow:
     assert feed.id is not None
     return FeedRow(
@@ -98,9 +91,7 @@ def list_feeds(store: Store) -> list[FeedRow]:
 
 def _counts(session: Session) -> dict[int, tuple[int, int]]:
     unread = func.sum(func.iif(col(FeedItem.read), 0, 1))
-    rows = session.exec(
-        select(FeedItem.feed_id, unread, func.count()).group_by(col(FeedItem.feed_id))
-    ).all()
+    rows = session.exec(select(FeedItem.feed_id, unread, func.count()).group_by(col(FeedItem.feed_id))).all()
     return {feed_id: (int(unread_count or 0), int(total)) for feed_id, unread_count, total in rows}
 
 
@@ -168,53 +159,91 @@ def sync_config_feeds(store: Store, entries: Sequence[tuple[str, str]]) -> Confi
     return ConfigSyncResult(added, updated, left)
 
 
-def record_fetch(
-    store: Store,
-    feed_id: int,
-    *,
-    at: datetime,
-    ok: bool,
-    error: str = "",
-    warning: str | None = None,
-    etag: str | None = None,
-    last_modified: str | None = None,
-    new_url: str = "",
-    title: str = "",
-) -> str:
-    """Note one fetch's outcome; ``new_url`` remembers a permanent redirect. Returns the URL kept.
+@dataclass
+class FetchWrite:
+    """One feed's refresh to store: its outcome and, when it was fetched and parsed, its items."""
 
-    On failure only the error and the fetch time change: the last success, validators and the warning
-    stay as they were, so the feed row tells both what went wrong and when it last worked.
-    """
+    feed_id: int
+    at: datetime
+    ok: bool
+    error: str = ""
+    warning: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    new_url: str = ""  # a permanent redirect to remember
+    title: str = ""
+    items: Sequence[Mapping[str, Any]] = ()
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    feed_id: int
+    url: str  # the address kept (the new one when a permanent redirect was remembered)
+    new_items: int
+
+
+def write_refresh(store: Store, writes: Sequence[FetchWrite]) -> list[WriteResult]:
+    """Store several feeds' refreshes in one transaction (one commit, one full-text index flush)."""
+    if not writes:
+        return []
     with store.session() as session:
-        feed = session.get(Feed, feed_id)
-        if feed is None:
-            return ""
-        feed.last_fetch_at = at
-        if ok:
-            feed.last_success_at = at
-            feed.last_error = ""
-            if warning is not None:
-                feed.warning = warning
-            if etag is not None:
-                feed.etag = etag
-            if last_modified is not None:
-                feed.last_modified = last_modified
-            if title:
-                feed.title = title
-        else:
-            feed.last_error = error
-        if new_url and new_url != feed.url:
-            taken = session.exec(select(Feed.id).where(col(Feed.url) == new_url)).first()
-            if taken is None:
-                feed.url = new_url
-        session.add(feed)
+        results = []
+        for write in writes:
+            new = _store_items(session, write.feed_id, write.items, write.at) if write.items else 0
+            url = _record_fetch(session, write)
+            results.append(WriteResult(write.feed_id, url, new))
         session.commit()
-        return feed.url
+        return results
+
+
+def record_fetch(store: Store, feed_id: int, *, at: datetime, ok: bool, **fields: Any) -> str:
+    """Note one fetch's outcome (see :class:`FetchWrite`); returns the URL kept."""
+    return write_refresh(store, [FetchWrite(feed_id, at, ok, **fields)])[0].url
 
 
 def store_items(
     store: Store, feed_id: int, items: Iterable[Mapping[str, Any]], *, seen_at: datetime | None = None
+) -> int:
+    """Insert the items not stored yet (see :func:`_store_items`); returns how many are new."""
+    with store.session() as session:
+        new = _store_items(session, feed_id, list(items), seen_at or utcnow())
+        session.commit()
+        return new
+
+
+def _record_fetch(session: Session, write: FetchWrite) -> str:
+    """On failure only the error and the fetch time change: the last success, validators and the
+    warning stay as they were, so the feed row tells both what went wrong and when it last worked."""
+    from sqlalchemy import select, update
+
+    table = Feed.__table__  # type: ignore[attr-defined]
+    current = session.execute(select(table.c.url).where(table.c.id == write.feed_id)).scalar()
+    if current is None:
+        return ""
+    values: dict[str, Any] = {"last_fetch_at": write.at}
+    if write.ok:
+        values.update(last_success_at=write.at, last_error="")
+        if write.warning is not None:
+            values["warning"] = write.warning
+        if write.etag is not None:
+            values["etag"] = write.etag
+        if write.last_modified is not None:
+            values["last_modified"] = write.last_modified
+        if write.title:
+            values["title"] = write.title
+    else:
+        values["last_error"] = write.error
+    url = str(current)
+    if write.new_url and write.new_url != url:
+        taken = session.execute(select(table.c.id).where(table.c.url == write.new_url)).first()
+        if taken is None:
+            values["url"] = url = write.new_url
+    session.execute(update(table).where(table.c.id == write.feed_id).values(**values))
+    return url
+
+
+def _store_items(
+    session: Session, feed_id: int, items: Iterable[Mapping[str, Any]], seen_at: datetime
 ) -> int:
     """Insert the items not stored yet; returns how many are new.
 
@@ -223,70 +252,71 @@ def store_items(
     dedup_key, guid, link, title, summary, content_text, published_at (None = first seen) and
     title_date_key.
     """
-    seen_at = seen_at or utcnow()
-    with store.session() as session:
-        known_keys: set[str] = set()
-        known_guids: set[str] = set()
-        known_links: set[str] = set()
-        rows = session.exec(
-            select(
-                FeedItem.dedup_key,
-                FeedItem.guid,
-                FeedItem.link,
-                FeedItem.title,
-                FeedItem.published_at,
-                FeedItem.first_seen_at,
-            ).where(col(FeedItem.feed_id) == feed_id)
-        ).all()
-        for key, guid, link, title, published, first_seen in rows:
-            known_keys.add(key)
-            # A date equal to first-seen was not the feed's own: such an item hashes without one.
-            own_date = None if _same_moment(published, first_seen) else published
-            known_keys.add(title_date_key(title, own_date))
-            if guid:
-                known_guids.add(guid)
-            if link:
-                known_links.add(link)
-        fresh: list[dict[str, Any]] = []
-        for item in items:
-            key = str(item["dedup_key"])
-            guid = str(item.get("guid", ""))
-            link = str(item.get("link", ""))
-            hash_key = str(item.get("title_date_key", ""))
-            if (
-                key in known_keys
-                or (guid and guid in known_guids)
-                or (link and link in known_links)
-                or (hash_key and hash_key in known_keys)
-            ):
-                continue
-            known_keys.add(key)
-            if hash_key:
-                known_keys.add(hash_key)
-            if guid:
-                known_guids.add(guid)
-            if link:
-                known_links.add(link)
-            fresh.append(
-                {
-                    "feed_id": feed_id,
-                    "dedup_key": key,
-                    "guid": guid,
-                    "link": link,
-                    "title": str(item.get("title", "")),
-                    "summary": str(item.get("summary", "")),
-                    "content_text": str(item.get("content_text", "")),
-                    "published_at": item.get("published_at") or seen_at,
-                    "first_seen_at": seen_at,
-                    "read": False,
-                    "starred": False,
-                    "mail_message_id": None,
-                }
-            )
-        if fresh:
-            insert_rows(session, FeedItem, fresh)
-            session.commit()
-        return len(fresh)
+    from sqlalchemy import select
+
+    table = FeedItem.__table__  # type: ignore[attr-defined]
+    known_keys: set[str] = set()
+    known_guids: set[str] = set()
+    known_links: set[str] = set()
+    rows = session.execute(
+        select(
+            table.c.dedup_key,
+            table.c.guid,
+            table.c.link,
+            table.c.title,
+            table.c.published_at,
+            table.c.first_seen_at,
+        ).where(table.c.feed_id == feed_id)
+    ).all()
+    for key, guid, link, title, published, first_seen in rows:
+        known_keys.add(key)
+        known_keys.add(title_date_key(title, published))
+        if _same_moment(published, first_seen):
+            # Most likely a date-less item, whose date is when it was first seen: hashed without one.
+            known_keys.add(title_date_key(title, None))
+        if guid:
+            known_guids.add(guid)
+        if link:
+            known_links.add(link)
+    fresh: list[dict[str, Any]] = []
+    for item in items:
+        key = str(item["dedup_key"])
+        guid = str(item.get("guid", ""))
+        link = str(item.get("link", ""))
+        hash_key = str(item.get("title_date_key", ""))
+        if (
+            key in known_keys
+            or (guid and guid in known_guids)
+            or (link and link in known_links)
+            or (hash_key and hash_key in known_keys)
+        ):
+            continue
+        known_keys.add(key)
+        if hash_key:
+            known_keys.add(hash_key)
+        if guid:
+            known_guids.add(guid)
+        if link:
+            known_links.add(link)
+        fresh.append(
+            {
+                "feed_id": feed_id,
+                "dedup_key": key,
+                "guid": guid,
+                "link": link,
+                "title": str(item.get("title", "")),
+                "summary": str(item.get("summary", "")),
+                "content_text": str(item.get("content_text", "")),
+                "published_at": item.get("published_at") or seen_at,
+                "first_seen_at": seen_at,
+                "read": False,
+                "starred": False,
+                "mail_message_id": None,
+            }
+        )
+    if fresh:
+        insert_rows(session, FeedItem, fresh)
+    return len(fresh)
 
 
 def _same_moment(one: datetime, other: datetime) -> bool:
@@ -351,6 +381,8 @@ def mark_feed_read(store: Store, feed_id: int) -> None:
 
     with store.session() as session:
         session.execute(
-            update(FeedItem).where(col(FeedItem.feed_id) == feed_id, col(FeedItem.read).is_(False)).values(read=True)
+            update(FeedItem)
+            .where(col(FeedItem.feed_id) == feed_id, col(FeedItem.read).is_(False))
+            .values(read=True)
         )
         session.commit()

@@ -48,8 +48,11 @@ class FetchResult:
 def make_client(limits: FetchLimits = FetchLimits(), *, verify: ssl.SSLContext | bool = True) -> httpx.Client:
     """One client shared by the refresh's threads (httpx.Client is thread-safe; it pools connections)."""
     return httpx.Client(
-        headers={"User-Agent": USER_AGENT, "Accept": "application/rss+xml, application/atom+xml, "
-                 "application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"},
+        headers={
+            "User-Agent": USER_AGENT,
+            "Accept": "application/rss+xml, application/atom+xml, "
+            "application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+        },
         timeout=httpx.Timeout(limits.total, connect=limits.connect),
         follow_redirects=True,
         max_redirects=limits.max_redirects,
@@ -152,7 +155,9 @@ def fetch(
         kind, words = _transport_words(error)
         return _failed(FetchResult("error", url), kind, words)
     except httpx.DecodingError:
-        return _failed(FetchResult("error", url), "network", _("The server sent a damaged compressed answer."))
+        return _failed(
+            FetchResult("error", url), "network", _("The server sent a damaged compressed answer.")
+        )
 
 
 def _failed(result: FetchResult, kind: str, words: str) -> FetchResult:
@@ -180,13 +185,18 @@ def _transport_words(error: BaseException) -> tuple[str, str]:
             "The server's certificate could not be verified (TLS); the feed was not read. "
             "Check the address, or ask the site to fix its certificate."
         )
-    if "name or service not known" in text or "nodename" in text or "getaddrinfo" in text or (
-        "name resolution" in text
+    if (
+        "name or service not known" in text
+        or "nodename" in text
+        or "getaddrinfo" in text
+        or ("name resolution" in text)
     ):
         return "dns", _("The server's name was not found (DNS). Check the address and the network.")
     if "refused" in text:
         return "refused", _("The server refused the connection. It may be down; try again later.")
-    return "network", _("The connection failed: {reason}").format(reason=str(error)[:200] or type(error).__name__)
+    return "network", _("The connection failed: {reason}").format(
+        reason=str(error)[:200] or type(error).__name__
+    )
 
 
 def _http_words(code: int) -> str:
@@ -212,7 +222,9 @@ def _retry_words(code: int, retry_at: datetime | None) -> str:
 
 
 def _too_large_words(limit: int) -> str:
-    return _("The feed is larger than {megabytes} MB; it was not read.").format(megabytes=limit // (1024 * 1024))
+    return _("The feed is larger than {megabytes} MB; it was not read.").format(
+        megabytes=limit // (1024 * 1024)
+    )
 
 
 def _timeout_words(seconds: float) -> str:

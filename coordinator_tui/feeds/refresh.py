@@ -6,18 +6,22 @@ One feed's failure is recorded on that feed and never stops the others.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import multiprocessing
+import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from coordinator_tui.feeds.fetch import FetchLimits, FetchResult, fetch, make_client
-from coordinator_tui.feeds.parse import NotAFeed, ParsedFeed, parse_feed
-from coordinator_tui.i18n import _
-from store.feeds import FeedRow, list_feeds, record_fetch, store_items
+from coordinator_tui.feeds.parse import NotAFeed, ParsedFeed, parse_elsewhere, parse_feed, warm_parser
+from coordinator_tui.i18n import _, current_language
+from store.feeds import FeedRow, FetchWrite, list_feeds, write_refresh
 
 if TYPE_CHECKING:
     import ssl
@@ -29,6 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 8
+DEFAULT_LIMITS = FetchLimits()
+# Parsing is pure Python (feedparser, inscriptis): about 1 ms an item. From this many bodies on, it
+# goes to processes, one a core, so a cold refresh of many feeds is not held to one core by the GIL.
+PROCESS_PARSE_FROM = 6
 
 
 @dataclass
@@ -100,11 +108,12 @@ _PROCESS_RETRY_BOOK = RetryBook()
 def refresh_all(
     store: Store,
     *,
-    limits: FetchLimits = FetchLimits(),
+    limits: FetchLimits = DEFAULT_LIMITS,
     workers: int = DEFAULT_WORKERS,
     retry_book: RetryBook | None = None,
     verify: ssl.SSLContext | bool = True,
     now: datetime | None = None,
+    parse_in_processes: bool = True,
 ) -> RefreshReport:
     """Fetch every feed in the store concurrently and store what is new; returns a report per feed."""
     started = time.perf_counter()
@@ -132,28 +141,18 @@ def refresh_all(
             else:
                 due.append(feed)
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(due) or 1))) as pool:
-            futures = {pool.submit(_fetch_and_parse, client, feed, limits): feed for feed in due}
-            # Stored here, one feed at a time, so SQLite sees one writer.
-            for future in as_completed(futures):
-                feed = futures[future]
-                try:
-                    fetched, parsed, parse_error, seconds = future.result()
-                    outcome = _store(store, feed, fetched, parsed, parse_error, book)
-                    outcome.seconds = seconds
-                except Exception as error:  # a bug in one feed's path must not stop the others
-                    log.exception("refreshing feed %d failed", feed.id)
-                    outcome = FeedOutcome(
-                        feed.id,
-                        feed.name,
-                        feed.url,
-                        "error",
-                        kind="internal",
-                        error=_("The feed could not be refreshed ({reason}); see the log.").format(
-                            reason=type(error).__name__
-                        ),
-                    )
-                    record_fetch(store, feed.id, at=datetime.now(UTC), ok=False, error=outcome.error)
-                report.feeds.append(outcome)
+            use_processes = parse_in_processes and len(due) >= PROCESS_PARSE_FROM
+            if use_processes:
+                PARSERS.get()  # the processes start while the first answers come in
+            pending = {
+                pool.submit(_fetch_and_parse, client, feed, limits, use_processes): feed for feed in due
+            }
+            # Stored here, on one thread, so SQLite sees one writer; whatever has finished by the
+            # time the last batch is written goes in the next one (one transaction per batch).
+            while pending:
+                done, _running = wait(pending, return_when=FIRST_COMPLETED)
+                batch = [(pending.pop(future), future) for future in done]
+                report.feeds.extend(_store_batch(store, batch, book))
     finally:
         client.close()
     order = {feed.id: index for index, feed in enumerate(feeds)}
@@ -169,9 +168,59 @@ def refresh_all(
     return report
 
 
+class _Parsers:
+    """A process pool for parsing, made on first need and kept for the process's later refreshes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._broken = False
+
+    def get(self) -> ProcessPoolExecutor | None:
+        with self._lock:
+            if self._pool is None and not self._broken:
+                try:
+                    self._pool = ProcessPoolExecutor(
+                        max_workers=max(1, min(os.cpu_count() or 1, 4)),
+                        mp_context=multiprocessing.get_context("spawn"),  # never fork a threaded process
+                        initializer=warm_parser,
+                        initargs=(current_language(),),
+                    )
+                    atexit.register(self.shutdown)
+                except (OSError, ValueError, NotImplementedError) as error:
+                    log.warning("no parser processes (%s); parsing in threads", type(error).__name__)
+                    self._broken = True
+            return self._pool
+
+    def parse(self, body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
+        pool = self.get()
+        if pool is not None:
+            try:
+                return pool.submit(parse_elsewhere, body, url, headers, current_language()).result()
+            except (BrokenProcessPool, RuntimeError, OSError) as error:
+                # RuntimeError: the main module starts work on import (no __main__ guard), so
+                # spawned processes cannot start; parsing still works, on threads.
+                log.warning(
+                    "parser processes failed (%s); parsing in threads from now on", type(error).__name__
+                )
+                with self._lock:
+                    self._broken = True
+                    self._pool = None
+        return parse_feed(body, url=url, headers=headers)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+PARSERS = _Parsers()
+
+
 def _fetch_and_parse(
-    client: httpx.Client, feed: FeedRow, limits: FetchLimits
-) -> tuple[FetchResult, ParsedFeed | None, NotAFeed | None, float]:
+    client: httpx.Client, feed: FeedRow, limits: FetchLimits, use_processes: bool = False
+) -> Fetched:
     started = time.perf_counter()
     fetched = fetch(
         client,
@@ -184,21 +233,59 @@ def _fetch_and_parse(
     problem = None
     if fetched.status == "ok":  # a 304 costs no parsing
         try:
-            parsed = parse_feed(fetched.body, url=fetched.final_url or feed.url, headers=fetched.headers)
+            url = fetched.final_url or feed.url
+            if use_processes:
+                parsed = PARSERS.parse(fetched.body, url, fetched.headers)
+            else:
+                parsed = parse_feed(fetched.body, url=url, headers=fetched.headers)
         except NotAFeed as error:
             problem = error
     return fetched, parsed, problem, time.perf_counter() - started
 
 
-def _store(
-    store: Store,
+Fetched = tuple[FetchResult, ParsedFeed | None, NotAFeed | None, float]
+
+
+def _store_batch(
+    store: Store, batch: list[tuple[FeedRow, Future[Fetched]]], book: RetryBook
+) -> list[FeedOutcome]:
+    at = datetime.now(UTC)
+    outcomes: list[FeedOutcome] = []
+    writes: list[FetchWrite] = []
+    for feed, future in batch:
+        try:
+            fetched, parsed, problem, seconds = future.result()
+            outcome, write = _outcome(feed, fetched, parsed, problem, book, at)
+            outcome.seconds = seconds
+        except Exception as error:  # a bug in one feed's path must not stop the others
+            log.exception("refreshing feed %d failed", feed.id)
+            outcome = FeedOutcome(
+                feed.id,
+                feed.name,
+                feed.url,
+                "error",
+                kind="internal",
+                error=_("The feed could not be refreshed ({reason}); see the log.").format(
+                    reason=type(error).__name__
+                ),
+            )
+            write = FetchWrite(feed.id, at, ok=False, error=outcome.error)
+        outcomes.append(outcome)
+        writes.append(write)
+    for outcome, result in zip(outcomes, write_refresh(store, writes), strict=True):
+        outcome.url = result.url or outcome.url
+        outcome.new_items = result.new_items
+    return outcomes
+
+
+def _outcome(
     feed: FeedRow,
     fetched: FetchResult,
     parsed: ParsedFeed | None,
     problem: NotAFeed | None,
     book: RetryBook,
-) -> FeedOutcome:
-    at = datetime.now(UTC)
+    at: datetime,
+) -> tuple[FeedOutcome, FetchWrite]:
     outcome = FeedOutcome(
         feed.id,
         feed.name,
@@ -214,34 +301,31 @@ def _store(
         outcome.retry_at = fetched.retry_at
         if fetched.retry_at is not None:
             book.hold(feed.url, fetched.retry_at)
-        # A permanent redirect to something that is not a feed is not remembered.
-        outcome.url = record_fetch(store, feed.id, at=at, ok=False, error=outcome.error)
         log.info("feed %d: %s (HTTP %s)", feed.id, outcome.kind, fetched.http_status)
-        return outcome
+        # A permanent redirect to something that is not a feed is not remembered.
+        return outcome, FetchWrite(feed.id, at, ok=False, error=outcome.error)
     if fetched.status == "not_modified":
-        outcome.url = record_fetch(
-            store,
+        write = FetchWrite(
             feed.id,
-            at=at,
+            at,
             ok=True,
             etag=fetched.etag,
             last_modified=fetched.last_modified,
             new_url=fetched.permanent_url,
         )
-        return outcome
+        return outcome, write
     assert parsed is not None
     outcome.items = len(parsed.items)
     outcome.warning = parsed.warning
-    outcome.new_items = store_items(store, feed.id, [asdict(item) for item in parsed.items], seen_at=at)
-    outcome.url = record_fetch(
-        store,
+    write = FetchWrite(
         feed.id,
-        at=at,
+        at,
         ok=True,
         warning=parsed.warning,
         etag=fetched.etag,
         last_modified=fetched.last_modified,
         new_url=fetched.permanent_url,
         title=parsed.title,
+        items=[dict(vars(item)) for item in parsed.items],  # shallow: asdict deep-copies every str
     )
-    return outcome
+    return outcome, write
