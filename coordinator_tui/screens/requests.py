@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.cells import cell_len
@@ -40,6 +41,8 @@ from coordinator_tui.widgets.safe import plain, plain_block
 from store.errors import StoreError
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from coordinator_tui.requests.service import RequestService
     from store.mailview import MessageDetail
     from store.requests import Conflict, EventRow, ListRow, RequestRow, ViewName
@@ -70,10 +73,10 @@ FIELD_NAMES: dict[str, str] = {
     "requester_email": N_("requester"),
     "requester_person_id": N_("requester"),
 }
-VIEW_LABEL_WIDTH = 22
-SEARCH_DEBOUNCE_S = 0.1
+VIEW_LABEL_WIDTH = 24
 # Keys of triage mode: priorities on 1–4, categories on letters, assignees on 5–9.
 TRIAGE_CATEGORY_KEYS = "abcdefgh"
+DETAIL_DELAY_S = 0.05
 TRIAGE_ASSIGNEE_KEYS = "56789"
 
 
@@ -118,6 +121,14 @@ class ListLoaded(Message):
     source: ViewSource
     cursor: int
     keep_id: int | None
+
+
+@dataclass
+class CountKnown(Message):
+    """The exact length of a list shown with only its first block counted."""
+
+    source: ViewSource
+    count: int
 
 
 @dataclass
@@ -183,6 +194,8 @@ class PickerScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "cancel", N_("Cancel"), id="picker.cancel", tooltip=N_("Close without a change")),
+        Binding("j", "down", N_("Down"), id="picker.down", tooltip=N_("The next choice"), show=False),
+        Binding("k", "up", N_("Up"), id="picker.up", tooltip=N_("The previous choice"), show=False),
     ]
 
     def __init__(self, title: str, choices: Sequence[tuple[str, str]], current: str = "") -> None:
@@ -207,12 +220,18 @@ class PickerScreen(ModalScreen[str | None]):
     def on_mount(self) -> None:
         options = self.query_one("#picker-options", OptionList)
         for index, (value, _label) in enumerate(self.choices):
-            if value == self.current:
+            if self.current and value == self.current:
                 options.highlighted = index
                 break
         else:
             options.highlighted = 0 if self.choices else None
         options.focus()
+
+    def action_down(self) -> None:
+        self.query_one("#picker-options", OptionList).action_cursor_down()
+
+    def action_up(self) -> None:
+        self.query_one("#picker-options", OptionList).action_cursor_up()
 
     @on(OptionList.OptionSelected, "#picker-options")
     def chosen(self, event: OptionList.OptionSelected) -> None:
@@ -623,6 +642,15 @@ class RequestsScreen(AreaScreen):
             ),
             ("n", "note", N_("Note"), "requests.note", N_("Add an internal note"), False, None),
             (
+                "m",
+                "merge",
+                N_("Merge"),
+                "requests.merge",
+                N_("Merge this request into another one (give the survivor's reference)"),
+                False,
+                None,
+            ),
+            (
                 "x",
                 "select",
                 N_("Select"),
@@ -641,6 +669,15 @@ class RequestsScreen(AreaScreen):
                 ";",
             ),
             ("u", "undo", N_("Undo"), "requests.undo", N_("Undo your last change"), True, None),
+            (
+                "v",
+                "figures",
+                N_("Figures"),
+                "requests.figures",
+                N_("Requests per month, category and unit; response times; overdue share"),
+                False,
+                None,
+            ),
             ("enter", "open", N_("Open"), "requests.open", N_("Focus the request's details"), False, None),
         )
     ]
@@ -657,6 +694,9 @@ class RequestsScreen(AreaScreen):
         self._turns = Turns()
         self._showing_views = False
         self._detail_id: int | None = None
+        self._wanted_cursor: int | None = None
+        self._detail_timer: Timer | None = None
+        self._views_shown: tuple[Any, ...] | None = None
         self._css_update_count = self.app._css_update_count
 
     # --- layout -------------------------------------------------------------------------------
@@ -709,15 +749,40 @@ class RequestsScreen(AreaScreen):
 
     @work(thread=True, exclusive=True, group="requests-load", exit_on_error=False)
     def load_requests(self, view: ViewName, match: str, keep_id: int | None, keep_index: int) -> None:
+        self._read_list(view, match, keep_id, keep_index, with_counts=True)
+
+    def _read_list(
+        self, view: ViewName, match: str, keep_id: int | None, keep_index: int, *, with_counts: bool
+    ) -> None:
+        """The first rows first (the list paints them), then the exact length and the view counts.
+
+        Worker only. A filter that fits in one block needs no count at all.
+        """
         service = self._service()
         worker = get_current_worker()
-        count = service.count(view, match=match)
-        source = ViewSource(service, view, count, match=match)
-        source.prefetch()  # the first rows in the worker, not in the first paint
+        source = ViewSource(service, view, 0, match=match)
+        more = source.prefetch()
         if worker.is_cancelled:
             return
+        source.count = source.prefetched + (1 if more else 0)
         self.post_message(ListLoaded(source, keep_index, keep_id))
-        self.post_message(CountsLoaded(dict(service.counts())))
+        counts = dict(service.counts()) if with_counts else None
+        if more:
+            count = counts[view] if counts is not None and not match else service.count(view, match=match)
+            if not worker.is_cancelled:
+                self.post_message(CountKnown(source, count))
+        if counts is not None and not worker.is_cancelled:
+            self.post_message(CountsLoaded(counts))
+
+    @on(CountKnown)
+    def count_known(self, message: CountKnown) -> None:
+        request_list = self.request_list
+        if request_list.source is message.source:
+            request_list.set_count(message.count)
+            if self._wanted_cursor is not None:
+                request_list.move_to(self._wanted_cursor)
+                self._wanted_cursor = None
+            self._show_title()
 
     @on(ServiceReady)
     def service_ready(self, message: ServiceReady) -> None:
@@ -730,6 +795,8 @@ class RequestsScreen(AreaScreen):
             return  # the user moved on meanwhile
         request_list = self.request_list
         request_list.set_source(source, message.cursor)
+        # The cursor was further down than the first block: it goes back there once the length is known.
+        self._wanted_cursor = message.cursor if message.cursor >= source.count else None
         self._show_views()
         self._show_title()
         self.loaded_at = self.coordinator.now()
@@ -740,6 +807,10 @@ class RequestsScreen(AreaScreen):
         self._show_views()
 
     def _show_views(self) -> None:
+        shown = (tuple(sorted(self.counts.items())), self.view, id(self.app.current_theme))
+        if shown == self._views_shown:
+            return  # unchanged: rebuilding the options would only repaint the side list for nothing
+        self._views_shown = shown
         options = self.query_one("#requests-views", OptionList)
         self._showing_views = True
         try:
@@ -810,7 +881,11 @@ class RequestsScreen(AreaScreen):
             self.query_one("#requests-history", Static).update(Content(""))
             return
         self._detail_id = event.row.id
-        self.load_detail(event.row.id)
+        # The details a moment later, so that moving through the list (or a list read again) paints
+        # first; held keys start one read at the end, not one per row.
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_DELAY_S, partial(self.load_detail, event.row.id))
 
     @work(thread=True, exclusive=True, group="requests-detail", exit_on_error=False)
     def load_detail(self, request_id: int) -> None:
@@ -921,16 +996,7 @@ class RequestsScreen(AreaScreen):
 
     @work(thread=True, exclusive=True, group="requests-load", exit_on_error=False)
     def run_filter(self, view: ViewName, match: str) -> None:
-        time.sleep(SEARCH_DEBOUNCE_S)
-        worker = get_current_worker()
-        if worker.is_cancelled:
-            return
-        service = self._service()
-        count = service.count(view, match=match)
-        source = ViewSource(service, view, count, match=match)
-        source.prefetch()
-        if not worker.is_cancelled:
-            self.post_message(ListLoaded(source, 0, None))
+        self._read_list(view, match, None, 0, with_counts=False)
 
     @on(Input.Submitted, "#requests-filter")
     def filter_submitted(self, event: Input.Submitted) -> None:
@@ -1075,8 +1141,76 @@ class RequestsScreen(AreaScreen):
             AskScreen(_("Internal note on {reference}").format(reference=row.reference)), answered
         )
 
+    def action_merge(self) -> None:
+        row = self._row()
+        if row is None:
+            return
+        self.apply_next_to_selection = False  # a merge is of one request into one survivor
+
+        def answered(reference: str | None) -> None:
+            if reference is not None and reference.strip():
+                self.run_merge(self._turns.take(), row.id, row.version, reference)
+
+        prefix = row.reference.rsplit("-", 1)[0] + "-"
+        self.app.push_screen(
+            AskScreen(
+                _("Merge {reference} into which request? Its mail and history move there.").format(
+                    reference=row.reference
+                ),
+                prefix + "0042",
+            ),
+            answered,
+        )
+
+    @work(thread=True, group="requests-change", exit_on_error=False)
+    def run_merge(self, turn: int, source_id: int, seen_version: int, reference: str) -> None:
+        from coordinator_tui.requests.service import Selected
+        from store.requests import Conflict, find_by_reference
+
+        with self._turns.wait_for(turn):
+            service = self._service()
+            target = find_by_reference(service.store, reference)
+            if target is None:
+                self._tell(
+                    _("There is no request {reference}; nothing was merged.").format(
+                        reference=clean_line(reference, limit=40)
+                    ),
+                    "warning",
+                )
+                return
+            version = max(seen_version, self._versions.get(source_id, 0))
+            try:
+                source, survivor = service.merge(
+                    Selected(source_id, version), Selected(target.id, target.version)
+                )
+            except Conflict as conflict:
+                self._tell(
+                    _(
+                        "{reference} was changed meanwhile; nothing was merged. Look at it and merge again."
+                    ).format(reference=conflict.current.reference),
+                    "warning",
+                )
+                self.app.call_from_thread(self.reload)
+                return
+            except (rules.RuleError, StoreError) as error:
+                self._tell(error_words(error), "warning")
+                return
+            self._versions[source.id] = source.version
+            self._versions[survivor.id] = survivor.version
+            said = _("{source} merged into {target} · u undoes").format(
+                source=source.reference, target=survivor.reference
+            )
+            self.post_message(Changed([source, survivor], said))
+
     def action_undo(self) -> None:
         self.run_undo(self._turns.take())
+
+    def action_figures(self) -> None:
+        if self.service is None:
+            return
+        from coordinator_tui.screens.requestfigures import RequestFiguresScreen
+
+        self.app.push_screen(RequestFiguresScreen(self.service))
 
     def action_triage(self) -> None:
         if self.service is None:

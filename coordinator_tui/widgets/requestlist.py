@@ -70,7 +70,7 @@ def due_cell(service: RequestService, row: ListRow, now: datetime) -> DueCell:
         left = delta
         text = _("{days} d").format(days=abs(delta).days)
     if left < timedelta(0):
-        return DueCell(_("{time} late").format(time=text), "overdue")
+        return DueCell(f"−{text}", "overdue")  # a minus sign, in red: short enough for the column
     return DueCell(text, "soon" if left < SOON else "")
 
 
@@ -93,10 +93,16 @@ class ViewSource:
         self.sort = sort
         self._starts: dict[int, tuple[Any, ...] | None] = {0: None}  # block → cursor before it
         self._first: list[ListRow] | None = None  # block 0, read by the worker before the first paint
+        self.prefetched = 0
 
-    def prefetch(self) -> None:
-        """Read the first block now (in the worker that made the source), for the first paint."""
-        self._first = self.fetch_block(0)
+    def prefetch(self) -> bool:
+        """Read the first block now (in the worker that made the source); True if more rows follow."""
+        window = self.service.window(self.view, sort=self.sort, limit=BLOCK_ROWS, match=self.match)
+        self._first = window.rows
+        self.prefetched = len(window.rows)
+        if window.rows:
+            self._starts[1] = window.after
+        return window.more
 
     def fetch_block(self, number: int) -> list[ListRow]:
         if number == 0 and self._first is not None:
@@ -157,6 +163,9 @@ class RequestList(ScrollView, can_focus=True):
         self.source: ViewSource | EmptyRequests = EmptyRequests()
         self._blocks: OrderedDict[int, list[ListRow]] = OrderedDict()
         self._due: dict[int, DueCell] = {}
+        # Painted rows by what they show: a cursor move repaints every line, but only two change.
+        self._strips: dict[tuple[Any, ...], Strip] = {}
+        self._base: Style | None = None
         self.marked: dict[int, int] = {}  # request id → the version the user saw when selecting
         self.painted_cursor: int | None = None  # for bench/requests_screen: the cursor row last painted
         self.painted_version: int | None = None  # ... and the version of the row painted there
@@ -174,11 +183,18 @@ class RequestList(ScrollView, can_focus=True):
         self.source = source
         self._blocks.clear()
         self._due.clear()
+        self._strips.clear()
         self.virtual_size = Size(1, source.count)
         self.set_reactive(RequestList.cursor, self._clamp(cursor))
         self._scroll_to_cursor(center=True)
         self.refresh()
         self.post_message(self.Highlighted(self, self.current_row()))
+
+    def set_count(self, count: int) -> None:
+        """The source's exact length, known after its first rows were shown."""
+        self.source.count = count
+        self.virtual_size = Size(1, count)
+        self.refresh()
 
     def row_at(self, index: int) -> ListRow | None:
         if not 0 <= index < self.source.count:
@@ -265,6 +281,12 @@ class RequestList(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._scroll_to_cursor()
 
+    def notify_style_update(self) -> None:
+        # A theme or focus change restyles the rows: paint them again.
+        self._strips.clear()
+        self._base = None
+        super().notify_style_update()
+
     # --- painting -----------------------------------------------------------------------------
 
     def _due_of(self, row: ListRow) -> DueCell:
@@ -277,20 +299,33 @@ class RequestList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         index = int(self.scroll_y) + y
-        base = self.rich_style
+        if self._base is None:
+            self._base = self.rich_style  # walks the ancestors' backgrounds: once, not per line
+        base = self._base
         row = self.row_at(index)
         if row is None:
             return Strip.blank(width, base)
         is_cursor = index == self.cursor
+        if is_cursor:
+            self.painted_cursor = index
+            self.painted_version = row.version
+        marked = row.id in self.marked
+        key = (row.id, row.version, is_cursor, marked, width, self.has_focus)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._render_row(row, is_cursor, marked, width, base)
+            if len(self._strips) > 4 * BLOCK_ROWS:
+                self._strips.clear()
+            self._strips[key] = strip
+        return strip
+
+    def _render_row(self, row: ListRow, is_cursor: bool, marked: bool, width: int, base: Style) -> Strip:
         style = base
         if row.status == rules.NEW:
             style += self.get_component_rich_style("requestlist--new")
         if is_cursor:
             style += self.get_component_rich_style("requestlist--cursor")
-            self.painted_cursor = index
-            self.painted_version = row.version
         dim = style if is_cursor else style + self.get_component_rich_style("requestlist--dim")
-        marked = row.id in self.marked
         mark_style = style + self.get_component_rich_style("requestlist--marked") if marked else style
         priority = f"P{row.priority}" if row.priority is not None else "–"
         priority_style = (
