@@ -159,7 +159,7 @@ def test_failures_are_recorded_in_words_and_never_stop_the_others(server: FeedSe
     }
     assert outcome_of(report, "Hyvä").new_items == 2
     rows = {feed.name: feed for feed in list_feeds(store)}
-    assert "5 MB" in rows["Iso"].last_error
+    assert "5 Mt" in rows["Iso"].last_error  # the Finnish catalog: "Syöte on suurempi kuin 5 Mt"
     assert "500" in rows["Virhe"].last_error and "404" in rows["Poissa"].last_error
     assert "1 s" in rows["Hidas"].last_error
     assert all(row.last_error for name, row in rows.items() if name != "Hyvä")
