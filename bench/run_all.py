@@ -56,11 +56,29 @@ BENCHMARKS = [
         [],
         [("figures_median_s", "s", 0.5), ("peak_rss_mb", "MB", 200.0)],
     ),
+    (
+        "requests_screen.py",
+        "requests_screen.json",
+        ["--runs", "3"],
+        [
+            ("first_open_median_s", "s", 0.3),
+            ("filter_key_median_ms", "ms", 50.0),
+            ("triage_key_median_ms", "ms", 50.0),
+            ("peak_rss_mb", "MB", 200.0),
+        ],
+    ),
+    (
+        "feeds_refresh.py",
+        "feeds_refresh.json",
+        ["--rounds", "5"],
+        [("ours_cold_s", "s", 1.5), ("ours_all_304_s", "s", 0.3)],
+    ),
+    ("notice_send.py", "notice_send.json", [], [("uncapped_total_s_median", "s", 2.0)]),
 ]
 
 
 def figure(data: dict, key: str) -> float | None:  # type: ignore[type-arg]
-    for place in (data, data.get("figures", {})):
+    for place in (data, data.get("figures", {}), data.get("medians", {})):
         if key in place:
             return float(place[key])
     return None
