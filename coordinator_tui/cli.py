@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     export_opml = feed_commands.add_parser("export-opml", help="write the followed feeds as OPML")
     export_opml.add_argument("--out", metavar="PATH", help="write to this file (default: standard output)")
 
+    outbox = commands.add_parser("outbox", help="the outbox: send what is due (for cron)")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
+    send_due = outbox_commands.add_parser(
+        "send-due", help="send the notice versions whose time has come; exit 1 if any did not go"
+    )
+    send_due.add_argument("--json", action="store_true", help="print the result per version as JSON")
+
     export = commands.add_parser("export", help="export data for the cooperation meetings (CSV or JSON)")
     what = export.add_subparsers(dest="what", metavar="WHAT", required=True)
     requests = what.add_parser(
@@ -123,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         "sync": run_sync,
         "export": run_export,
         "feeds": run_feeds,
+        "outbox": run_outbox,
     }
     return handlers[args.command](args, config, path)
 
@@ -295,6 +303,88 @@ def run_doctor(args: argparse.Namespace, config: Config, path: Path) -> int:
     checks = run_checks(config, path, store_url(config.store.url))
     print_report(checks)
     return EXIT_FAILURE if any(check.status == "fail" for check in checks) else EXIT_OK
+
+
+def run_outbox(args: argparse.Namespace, config: Config, path: Path) -> int:
+    """`outbox send-due`: the notice versions scheduled for now or earlier, sent once each."""
+    import getpass
+    import json
+
+    from coordinator_tui.notices.send import send_due
+    from coordinator_tui.outgoing import recover_interrupted
+    from coordinator_tui.secrets import resolve_password
+    from store.engine import open_store
+    from store.errors import StoreError
+
+    smtp = config.smtp
+    if not smtp.host or not smtp.username or not smtp.from_address:
+        print(f"Set [smtp] host, username and from_address in {path} first.", file=sys.stderr)
+        return EXIT_USAGE
+    prompt = getpass.getpass if sys.stdin.isatty() else None
+    secret = resolve_password("smtp", smtp.username, prompt=prompt)
+    if secret is None:
+        print(
+            "No SMTP password: set COORDINATOR_TUI_SMTP_PASSWORD, or run `coordinator-tui login smtp` "
+            "to keep it in the keyring.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    imap_password = ""
+    if config.imap.host and config.imap.username:  # for the copy in Sent; sending works without it
+        imap_secret = resolve_password("imap", config.imap.username, prompt=None)
+        imap_password = imap_secret.value if imap_secret is not None else ""
+    notices = config.notices
+    try:
+        store = open_store(store_url(config.store.url))
+        interrupted = recover_interrupted(store)  # a crash's "sending" rows: never sent again
+        results = send_due(
+            store,
+            smtp,
+            secret.value,
+            imap=config.imap if imap_password else None,
+            imap_password=imap_password,
+            atom_path=Path(notices.atom_path).expanduser() if notices.atom_path else None,
+            max_per_message=notices.max_recipients_per_message,
+            backoff=notices.retry_backoff_seconds,
+        )
+    except StoreError as error:
+        print(f"{error.what}\n{error.todo}".strip(), file=sys.stderr)
+        return EXIT_FAILURE
+    if interrupted:
+        print(
+            f"{interrupted} message(s) were being sent when a program stopped: see the outbox.",
+            file=sys.stderr,
+        )
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "version_id": result.version_id,
+                        "message_id": result.message_id,
+                        "state": result.state,
+                        "accepted": len(result.accepted),
+                        "refused": len(result.refused),
+                        "deferred": len(result.deferred),
+                        "unknown": len(result.unknown),
+                        "waiting": len(result.waiting),
+                        "error": result.error,
+                    }
+                    for result in results
+                ],
+                ensure_ascii=False,
+            )
+        )
+    else:
+        if not results:
+            print("Nothing is due.")
+        for result in results:
+            print(
+                f"version {result.version_id}: {result.state}, {len(result.accepted)} accepted, "
+                f"{len(result.refused)} refused, {len(result.waiting) + len(result.deferred)} waiting"
+                + (f" — {result.error}" if result.error else "")
+            )
+    return EXIT_OK if all(result.state == "sent" for result in results) else EXIT_FAILURE
 
 
 def run_sync(args: argparse.Namespace, config: Config, path: Path) -> int:

@@ -140,6 +140,36 @@ class NewslettersSection(Section):
     """Addresses whose mail is a newsletter, shown in the Feeds screen as a "mail newsletters" feed."""
 
 
+def _notice_services() -> list[str]:
+    from coordinator_tui.notices.model import DEFAULT_SERVICES
+
+    return list(DEFAULT_SERVICES)
+
+
+class NoticesSection(Section):
+    """Disruption notices: where they are addressed and published, and how they are sent."""
+
+    to_address: str = ""
+    """The address in a notice's To: header (e.g. the notice list's own); empty = [smtp] from_address.
+    Recipients are always in Bcc."""
+    atom_path: str = ""
+    """Where every sent notice version is also written as an Atom feed (e.g. a shared web folder);
+    empty = no feed."""
+    services: list[str] = Field(default_factory=_notice_services)
+    """The services a notice can name, in the order the picker shows them."""
+    max_recipients_per_message: Annotated[StrictInt, Field(ge=1, le=1000)] = 100
+    """At most this many recipients per message; fewer when the server answers 452."""
+    retry_backoff_seconds: Annotated[float, Field(ge=0, le=3600)] = 5.0
+    """The first wait before retrying recipients the server put off (4xx); doubled each round."""
+
+    @field_validator("to_address")
+    @classmethod
+    def _looks_like_address(cls, value: str) -> str:
+        if value and ("@" not in value or value.startswith("@") or value.endswith("@")):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+
 class UiSection(Section):
     language: Literal["fi", "en"] = "fi"
     """The language of the user interface."""
@@ -255,6 +285,7 @@ class Config(Section):
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     feeds: list[FeedEntry] = Field(default_factory=list)
     newsletters: NewslettersSection = Field(default_factory=NewslettersSection)
+    notices: NoticesSection = Field(default_factory=NoticesSection)
     ui: UiSection = Field(default_factory=UiSection)
     requests: RequestsSection = Field(default_factory=RequestsSection)
 
@@ -354,6 +385,12 @@ security = "tls"
 [newsletters]
 refresh_minutes = 30      # how often the running app refreshes every feed (at least 5)
 # senders = ["uutiskirje@digifinland.fi"]   # mail from these shows as newsletter items
+
+[notices]
+# to_address = "omaolo-tiedotteet@example.fi"  # To: of every notice; recipients are always in Bcc
+# atom_path = "/srv/www/omaolo/tiedotteet.xml"  # also publish every sent version as an Atom feed
+max_recipients_per_message = 100
+retry_backoff_seconds = 5.0
 
 [requests]
 # Your name in a request's assignee and history (empty = your login name).
