@@ -304,6 +304,8 @@ class RequestMail(SQLModel, table=True):
     """A mail message linked to a request, and why (header match, subject tag, by hand)."""
 
     __tablename__ = "request_mail"
+    # By message: the sync looks up a new reply's thread, and an expunge's cascade finds its links.
+    __table_args__ = (Index("ix_request_mail_mail_message_id", "mail_message_id"),)
 
     request_id: int = Field(foreign_key="service_request.id", primary_key=True, ondelete="CASCADE")
     mail_message_id: int = Field(foreign_key="mail_message.id", primary_key=True, ondelete="CASCADE")

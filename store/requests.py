@@ -1312,3 +1312,258 @@ def unit_and_requester(store: Store, request_id: int) -> tuple[str, str]:
             {"id": request_id},
         )
     return (str(rows[0][0]), str(rows[0][1] or "")) if rows else ("", "")
+
+
+def requester_for_email(store: Store, email: str) -> tuple[int, int | None] | None:
+    """(person id, unit id) of the active directory person with this e-mail address, or None.
+
+    Addresses compare without case; when two people share one, the earliest entry wins.
+    """
+    wanted = email.strip()
+    if not wanted:
+        return None
+    with reader(store) as read:
+        rows = read.rows(
+            "SELECT id, unit_id FROM person WHERE lower(email) = lower(:email) AND active "
+            "ORDER BY id LIMIT 1",
+            {"email": wanted},
+        )
+    if not rows:
+        return None
+    return int(rows[0][0]), None if rows[0][1] is None else int(rows[0][1])
+
+
+# --- incoming mail linked by the sync ------------------------------------------------------------
+
+WAITING_ON_REQUESTER = "odottaa pyytäjää"
+REOPENED_STATUS = "käsittelyssä"
+_IN_CHUNK = 400  # values per IN (...) list: far below SQLite's limit on bound parameters
+_MERGE_DEPTH = 20  # merged-into links followed to the surviving request
+
+
+@dataclass(frozen=True)
+class IncomingMail:
+    """What may tie a newly stored message (by its folder UID) to a request."""
+
+    uid: int
+    message_id: str
+    sender: str  # the From address: the "who" of the mail_in event
+    header_ids: tuple[str, ...]  # In-Reply-To and References, nearest first
+    references: tuple[str, ...]  # request references found in the subject, normalised
+
+
+@dataclass(frozen=True)
+class IncomingLink:
+    mail_message_id: int
+    request_id: int
+    reference: str
+    reason: str  # "header" or "subject_tag"
+    reopened: bool  # the request went from waiting on its requester back to käsittelyssä
+
+
+def _in_rows(connection: Connection, sql: str, values: Sequence[Any], **params: Any) -> list[Any]:
+    """``sql`` with ``:values`` standing for an IN list, run over ``values`` in chunks."""
+    from sqlalchemy import bindparam, text
+
+    found: list[Any] = []
+    unique = list(dict.fromkeys(values))
+    statement = text(sql).bindparams(bindparam("values", expanding=True))
+    for start in range(0, len(unique), _IN_CHUNK):
+        found.extend(connection.execute(statement, {**params, "values": unique[start : start + _IN_CHUNK]}))
+    return found
+
+
+def link_incoming_mail(
+    store: Store, folder_id: int, mails: Sequence[IncomingMail], *, now: datetime
+) -> list[IncomingLink]:
+    """Link newly stored messages of a folder to the requests they belong to; what was linked.
+
+    A message whose In-Reply-To/References name a message linked to a request joins that request
+    (reason ``header``); else one whose subject names an existing request's reference joins it
+    (``subject_tag``). A merged request's mail goes to the request it was merged into. Each link
+    writes a ``mail_in`` event (actor: the sender, ``new``: the Message-ID, ``text``: the reason)
+    and marks the request updated; a request waiting on its requester goes back to käsittelyssä
+    as a change event (its version goes up). Never twice: a message already linked, or one whose
+    Message-ID already came in on that request (a copy in another folder), gets no new event.
+
+    A handful of queries per call whatever the number of messages (one transaction).
+    """
+    from sqlalchemy import insert, update
+
+    wanted = [mail for mail in mails if mail.header_ids or mail.references]
+    if not wanted:
+        return []
+    requests, events, _actions, mail_table = _tables()
+    with store.session() as session:
+        connection = session.connection()
+        row_ids = {
+            int(uid): int(row_id)
+            for uid, row_id in _in_rows(
+                connection,
+                "SELECT uid, id FROM mail_message WHERE folder_id = :folder AND uid IN :values",
+                [mail.uid for mail in wanted],
+                folder=folder_id,
+            )
+        }
+        wanted = [mail for mail in wanted if mail.uid in row_ids]
+        if not wanted:
+            return []
+        # Message-ID → the request it is linked to (the newest request where there are several).
+        # In two steps: request_mail has no index by message, and a join would scan it per id.
+        header_rows: dict[int, str] = {
+            int(row_id): str(message_id)
+            for row_id, message_id in _in_rows(
+                connection,
+                "SELECT id, message_id FROM mail_message WHERE message_id IN :values",
+                [found for mail in wanted for found in mail.header_ids],
+            )
+        }
+        by_header: dict[str, int] = {}
+        for request_id, row_id in sorted(
+            (int(request_id), int(row_id))
+            for request_id, row_id in _in_rows(
+                connection,
+                "SELECT request_id, mail_message_id FROM request_mail WHERE mail_message_id IN :values",
+                sorted(header_rows),
+            )
+        ):
+            by_header[header_rows[row_id]] = request_id
+        by_reference: dict[str, int] = {
+            str(reference): int(request_id)
+            for reference, request_id in _in_rows(
+                connection,
+                "SELECT reference, id FROM service_request WHERE reference IN :values",
+                [found.upper() for mail in wanted for found in mail.references],
+            )
+        }
+        if not by_header and not by_reference:
+            return []
+        # Each request's row (for merges, the reference and the status), following merges.
+        info: dict[int, tuple[str, int | None, str]] = {}
+        missing = set(by_header.values()) | set(by_reference.values())
+        for _ in range(_MERGE_DEPTH):
+            if not missing:
+                break
+            for request_id, reference, merged_into_id, status in _in_rows(
+                connection,
+                "SELECT id, reference, merged_into_id, status FROM service_request WHERE id IN :values",
+                sorted(missing),
+            ):
+                info[int(request_id)] = (
+                    str(reference),
+                    None if merged_into_id is None else int(merged_into_id),
+                    str(status),
+                )
+            missing = {into for _ref, into, _status in info.values() if into is not None and into not in info}
+
+        def survivor(request_id: int) -> int | None:
+            seen: set[int] = set()
+            while request_id in info and request_id not in seen:
+                seen.add(request_id)
+                into = info[request_id][1]
+                if into is None:
+                    return request_id
+                request_id = into
+            return request_id if request_id in info and info[request_id][1] is None else None
+
+        # Links and mail_in events the candidate requests have already (by request: indexed).
+        survivors = {found for found in map(survivor, info) if found is not None}
+        new_rows = {row_ids[mail.uid] for mail in wanted}
+        linked = {
+            (int(request_id), int(mail_id))
+            for request_id, mail_id in _in_rows(
+                connection,
+                "SELECT request_id, mail_message_id FROM request_mail WHERE request_id IN :values",
+                sorted(survivors),
+            )
+            if int(mail_id) in new_rows
+        }
+        new_ids = {mail.message_id or f"#{row_ids[mail.uid]}" for mail in wanted}
+        came_in = {
+            (int(request_id), str(message_id))
+            for request_id, message_id in _in_rows(
+                connection,
+                "SELECT request_id, new FROM request_event WHERE kind = 'mail_in' AND request_id IN :values",
+                sorted(survivors),
+            )
+            if str(message_id) in new_ids
+        }
+
+        links: list[IncomingLink] = []
+        link_rows: list[dict[str, Any]] = []
+        event_rows: list[dict[str, Any]] = []
+        reopen: list[tuple[int, str, str]] = []
+        touched: set[int] = set()
+        for mail in wanted:  # in UID order: a reply in the same batch follows its original
+            mail_id = row_ids[mail.uid]
+            match: tuple[int, str] | None = None
+            for message_id in mail.header_ids:
+                if message_id in by_header:
+                    target = survivor(by_header[message_id])
+                    if target is not None:
+                        match = (target, "header")
+                        break
+            if match is None:
+                for reference in mail.references:
+                    if reference.upper() in by_reference:
+                        target = survivor(by_reference[reference.upper()])
+                        if target is not None:
+                            match = (target, "subject_tag")
+                            break
+            if match is None:
+                continue
+            request_id, reason = match
+            if mail.message_id:
+                by_header.setdefault(mail.message_id, request_id)
+            if (request_id, mail_id) in linked:
+                continue
+            linked.add((request_id, mail_id))
+            link_rows.append(
+                {"request_id": request_id, "mail_message_id": mail_id, "reason": reason, "linked_at": now}
+            )
+            event_key = mail.message_id or f"#{mail_id}"
+            reference, _into, status = info[request_id]
+            if (request_id, event_key) in came_in:
+                # The same message came in before (a copy in another folder): linked, no news.
+                links.append(IncomingLink(mail_id, request_id, reference, reason, False))
+                continue
+            came_in.add((request_id, event_key))
+            event_rows.append(
+                {
+                    "request_id": request_id,
+                    "action_id": None,
+                    "at": now,
+                    "actor": mail.sender,
+                    "kind": "mail_in",
+                    "field": "",
+                    "old": "",
+                    "new": event_key,
+                    "text": reason,
+                }
+            )
+            touched.add(request_id)
+            reopened = status == WAITING_ON_REQUESTER
+            if reopened:
+                reopen.append((request_id, mail.sender, reference))
+                info[request_id] = (reference, None, REOPENED_STATUS)
+            links.append(IncomingLink(mail_id, request_id, reference, reason, reopened))
+        if link_rows:
+            connection.execute(insert(mail_table), link_rows)
+        if event_rows:
+            connection.execute(insert(events), event_rows)
+        for request_id, sender, reference in reopen:  # after the mail_in events, as in time
+            action_id = _new_action(connection, sender, now, "mail_in", reference)
+            _apply(
+                connection,
+                request_id,
+                None,
+                {"status": REOPENED_STATUS},
+                action_id=action_id,
+                actor=sender,
+                now=now,
+            )
+        if touched:
+            for start in range(0, len(touched), _IN_CHUNK):
+                chunk = sorted(touched)[start : start + _IN_CHUNK]
+                connection.execute(update(requests).where(requests.c.id.in_(chunk)).values(updated_at=now))
+        return links

@@ -54,6 +54,8 @@ from coordinator_tui.mail.imap import (
 )
 from store.mailstate import FolderState, LightMailState, open_light
 
+NOT_INCOMING_ROLES = frozenset({"sent"})  # our own replies: not mail that came in
+
 if TYPE_CHECKING:
     from imapclient import IMAPClient
 
@@ -90,6 +92,7 @@ class FolderReport:
     new: int = 0
     changed: int = 0  # flag changes
     removed: int = 0  # expunged on the server (or gone with a new UIDVALIDITY)
+    linked: int = 0  # new messages linked to service requests
     seconds: float = 0.0
     error: str = ""
 
@@ -378,6 +381,7 @@ class _FolderSync:
             with self.store.session() as session:
                 mail_store.insert_messages(session, folder_id, ordered)
             self.report.new += len(ordered)
+            self._link_requests(folder_id, ordered)
             done += len(entry.uids)
             if self.progress:
                 self.progress(self.report.name, done, total)
@@ -398,6 +402,28 @@ class _FolderSync:
             for entry in pending:
                 if entry.future is not None:
                     entry.future.cancel()
+
+    def _link_requests(self, folder_id: int, rows: list[dict[str, Any]]) -> None:
+        """Link a committed batch's incoming mail to its service requests; a failure only logs.
+
+        The mail is already committed: a linking error never loses it nor stops the sync.
+        """
+        if not rows or self.report.role in NOT_INCOMING_ROLES:
+            return
+        try:
+            from coordinator_tui.requests.mailin import clues_of
+            from store.requests import link_incoming_mail
+
+            clues = [found for row in rows if (found := clues_of(int(row["uid"]), row)) is not None]
+            if clues:
+                links = link_incoming_mail(self.store, folder_id, clues, now=datetime.now(UTC))
+                self.report.linked += len(links)
+        except Exception as error:  # never the exception's text: it can quote a subject
+            log.warning(
+                "%s: linking new mail to service requests failed (%s); the mail is stored",
+                self.report.name,
+                type(error).__name__,
+            )
 
     def _download(
         self, batch: list[int], meta: dict[int, dict[bytes, Any]], pool: ProcessPoolExecutor | None
