@@ -309,7 +309,7 @@ class RequestMail(SQLModel, table=True):
 
     request_id: int = Field(foreign_key="service_request.id", primary_key=True, ondelete="CASCADE")
     mail_message_id: int = Field(foreign_key="mail_message.id", primary_key=True, ondelete="CASCADE")
-    reason: str = "manual"  # manual, subject_tag, header
+    reason: str = "manual"  # manual (by hand), created (made from it), subject_tag, header
     linked_at: datetime = Field(default_factory=utcnow)
 
 

@@ -8,6 +8,7 @@ meanwhile, ``store.requests.Conflict`` comes back with both values and nothing w
 from __future__ import annotations
 
 import getpass
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,6 +24,15 @@ if TYPE_CHECKING:
     from store.engine import Store
 
 Verb = Literal["priority", "category", "assignee", "status"]
+# Why a message is linked to a request, as request_mail.reason keeps it.
+REASON_CREATED = "created"  # the request was made from this message (C on the Mail screen)
+REASON_BY_HAND = "manual"  # linked by hand (L on the Mail screen)
+# Reply and forward prefixes of the mail clients the network uses (Outlook in Finnish writes VS:,
+# in Swedish SV:, in German AW:), possibly repeated, with or without a count ("Re[2]:").
+# Our own reference tag ("[OMA-2026-0042] ...") goes too: the new request gets its own.
+_SUBJECT_PREFIX = re.compile(
+    r"^\s*(?:(?:re|vs|sv|aw|fw|fwd|vl|tr)(?:\s*\[\d+\])?\s*:|\[OMA-\d{4}-\d{4,}\])\s*", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -190,6 +200,38 @@ class RequestService:
             self.store, year=year, title=title, actor=self.actor, now=now, values=values, mail=mail, note=note
         )
 
+    def create_from_mail(
+        self,
+        mail_message_id: int,
+        *,
+        subject: str,
+        sender: str,
+        category: str = "",
+        priority: int | None = None,
+    ) -> db.RequestRow:
+        """A request from a message: its subject as the title, its sender as the requester (the
+        directory person with that address, if there is one), and the message linked."""
+        sender = sender.strip()
+        person = db.requester_for_email(self.store, sender) if sender else None
+        title = mail_title(subject, sender)
+        return self.create(
+            title,
+            requester_person_id=person[0] if person else None,
+            requester_email=sender,
+            unit_id=person[1] if person else None,
+            category=category,
+            priority=priority,
+            mail=[(mail_message_id, REASON_CREATED)],
+        )
+
+    def link_mail(self, request_id: int, mail_message_id: int, reason: str = REASON_BY_HAND) -> bool:
+        """Link a message to a request; False when it was linked to it already."""
+        if self.get(request_id) is None:
+            raise db.NotFound(request_id)
+        return db.link_mail(
+            self.store, request_id, mail_message_id, reason=reason, actor=self.actor, now=self.now()
+        )
+
     def _changes(self, row: db.RequestRow, verb: Verb, value: Any, now: datetime) -> dict[str, Any]:
         """The fields a verb changes on ``row``, with what the rules make follow from it."""
         changes: dict[str, Any] = {}
@@ -323,6 +365,22 @@ class RequestService:
 
     def last_action(self) -> db.ActionRow | None:
         return db.last_undoable(self.store, self.actor)
+
+
+def title_from_subject(subject: str) -> str:
+    """A request title from a mail subject: whitespace folded, reply/forward prefixes (Re:, VS:,
+    Fwd: ...) and our reference tag removed however often they repeat; the rest kept literally."""
+    title = " ".join(subject.split())
+    while True:
+        shorter = _SUBJECT_PREFIX.sub("", title, count=1)
+        if shorter == title:
+            return title
+        title = shorter
+
+
+def mail_title(subject: str, sender: str) -> str:
+    """The title of a request made from a message; a message without a subject is named by its sender."""
+    return title_from_subject(subject) or _("Message from {sender}").format(sender=sender.strip() or "?")
 
 
 def _fields(row: db.RequestRow) -> dict[str, Any]:

@@ -50,6 +50,9 @@ from store.mailview import (
 
 if TYPE_CHECKING:
     from coordinator_tui.config import ImapSection
+    from coordinator_tui.requests.service import RequestService
+    from coordinator_tui.screens.requestpickers import NewRequestChoice
+    from store.requests import ListRow
 
 # Folder roles by the names the user reads.
 ROLE_NAMES = {
@@ -251,6 +254,24 @@ class MailScreen(AreaScreen):
                 None,
             ),
             ("ctrl+r", "sync_now", N_("Sync now"), "mail.sync", N_("Fetch new mail now"), False, None),
+            (
+                "C",
+                "create_request",
+                N_("New request"),
+                "mail.create_request",
+                N_("Create a service request from the message (category and priority asked)"),
+                False,
+                None,
+            ),
+            (
+                "L",
+                "link_request",
+                N_("Link to request"),
+                "mail.link_request",
+                N_("Link the message to an open service request (search by reference or title)"),
+                False,
+                None,
+            ),
         )
     ]
 
@@ -270,6 +291,7 @@ class MailScreen(AreaScreen):
         # because a new screen's CSS counter starts at -1; its widgets are styled as they mount from
         # the stylesheet as it is now, so that work bought nothing and was a third of the first open.
         self._css_update_count = self.app._css_update_count
+        self._request_service: RequestService | None = None  # built in the first `C`/`L` worker
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -839,6 +861,94 @@ class MailScreen(AreaScreen):
             own = compose.own_addresses(self.coordinator.config, demo=self.coordinator.context.demo)
             draft = compose.reply_draft(store, message_id, reply_all=kind == "reply_all", own_addresses=own)
         self.app.call_from_thread(self.app.push_screen, ComposeScreen(draft))
+
+    # --- requests from mail ----------------------------------------------------------------------
+
+    def _requests(self) -> RequestService:
+        """The request operations (the config is read here, so: worker only)."""
+        if self._request_service is None:
+            from coordinator_tui.requests.service import RequestService
+
+            store = self.coordinator.store
+            assert store is not None
+            self._request_service = RequestService(
+                store, self.coordinator.config.requests, clock=self.coordinator.now
+            )
+        return self._request_service
+
+    def action_create_request(self) -> None:
+        message_id = self._reply_target()
+        if message_id is None:
+            self.notify(_("No message here."), markup=False)
+            return
+        self.ask_new_request(message_id)
+
+    @work(thread=True, exclusive=True, group="mail-request", exit_on_error=False)
+    def ask_new_request(self, message_id: int) -> None:
+        from coordinator_tui.requests.service import mail_title
+        from coordinator_tui.screens.requestpickers import NewRequestPicker
+
+        service = self._requests()
+        detail = message_detail(service.store, message_id)
+        if detail is None:
+            self._tell(_("The message is no longer in the store."))
+            return
+        subject, sender = detail.subject, detail.from_addr
+        title = mail_title(subject, sender)
+
+        def chosen(choice: NewRequestChoice | None) -> None:
+            if choice is not None:
+                self.create_request(message_id, subject, sender, choice)
+
+        picker = NewRequestPicker(title, sender, service.categories)
+        self.app.call_from_thread(self.app.push_screen, picker, chosen)
+
+    @work(thread=True, group="mail-request-write", exit_on_error=False)
+    def create_request(self, message_id: int, subject: str, sender: str, choice: NewRequestChoice) -> None:
+        from coordinator_tui.requests.rules import RuleError
+        from store.errors import StoreError
+
+        try:
+            row = self._requests().create_from_mail(
+                message_id, subject=subject, sender=sender, category=choice.category, priority=choice.priority
+            )
+        except (RuleError, StoreError) as error:
+            self._tell(_("The request was not created: {error}").format(error=error), severity="error")
+            return
+        self._tell(_("{reference} created").format(reference=row.reference))
+
+    def action_link_request(self) -> None:
+        message_id = self._reply_target()
+        if message_id is None:
+            self.notify(_("No message here."), markup=False)
+            return
+        self.ask_link_target(message_id)
+
+    @work(thread=True, exclusive=True, group="mail-request", exit_on_error=False)
+    def ask_link_target(self, message_id: int) -> None:
+        from coordinator_tui.screens.requestpickers import LinkRequestPicker
+
+        service = self._requests()
+
+        def chosen(row: ListRow | None) -> None:
+            if row is not None:
+                self.link_request(message_id, row.id, row.reference)
+
+        self.app.call_from_thread(self.app.push_screen, LinkRequestPicker(service), chosen)
+
+    @work(thread=True, group="mail-request-write", exit_on_error=False)
+    def link_request(self, message_id: int, request_id: int, reference: str) -> None:
+        from store.errors import StoreError
+
+        try:
+            linked = self._requests().link_mail(request_id, message_id)
+        except StoreError as error:
+            self._tell(_("The message was not linked: {error}").format(error=error), severity="error")
+            return
+        if linked:
+            self._tell(_("Linked to {reference}").format(reference=reference))
+        else:
+            self._tell(_("The message is already linked to {reference}.").format(reference=reference))
 
     # --- sync ---------------------------------------------------------------------------------
 
