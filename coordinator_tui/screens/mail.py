@@ -8,10 +8,8 @@ store back with a message. Nothing here waits on the network in the UI thread.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -31,6 +29,7 @@ from textual.worker import get_current_worker
 from coordinator_tui.i18n import N_, _, count_text
 from coordinator_tui.screens.base import AREA_BY_MODE, AreaScreen
 from coordinator_tui.textclean import clean_line
+from coordinator_tui.turns import Turns
 from coordinator_tui.widgets.maillist import EmptySource, FolderSource, IdsSource, MailList, RowSource, fit
 from coordinator_tui.widgets.mailreader import MailReader
 from coordinator_tui.widgets.safe import plain
@@ -142,35 +141,6 @@ class SaveToScreen(ModalScreen[Path | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-class Turns:
-    """Tickets that make triage workers run one at a time in the order the keys were pressed.
-
-    triage.push needs that order (each change records where its messages are once the ones
-    before it are done); a plain lock would let a later worker overtake an earlier one.
-    """
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._next = 0
-        self._serving = 0
-
-    def take(self) -> int:
-        with self._condition:
-            ticket, self._next = self._next, self._next + 1
-            return ticket
-
-    @contextmanager
-    def wait_for(self, ticket: int) -> Iterator[None]:
-        with self._condition:
-            self._condition.wait_for(lambda: self._serving == ticket)
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._serving += 1
-                self._condition.notify_all()
 
 
 def sentence(text: str) -> str:

@@ -10,10 +10,8 @@ both values and asks which to keep; nothing is overwritten silently.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -35,6 +33,7 @@ from coordinator_tui.requests import rules
 from coordinator_tui.screens.base import AREA_BY_MODE, AreaScreen, translated
 from coordinator_tui.textclean import clean_line
 from coordinator_tui.timefmt import fi_datetime, short_datetime
+from coordinator_tui.turns import Turns
 from coordinator_tui.widgets.maillist import fit
 from coordinator_tui.widgets.requestlist import RequestList, ViewSource, due_cell
 from coordinator_tui.widgets.safe import plain, plain_block
@@ -152,31 +151,6 @@ class ConflictFound(Message):
     conflict: Conflict
     verb: str
     value: Any
-
-
-class Turns:
-    """Tickets that make change workers run one at a time in the order the keys were pressed."""
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._next = 0
-        self._serving = 0
-
-    def take(self) -> int:
-        with self._condition:
-            ticket, self._next = self._next, self._next + 1
-            return ticket
-
-    @contextmanager
-    def wait_for(self, ticket: int) -> Iterator[None]:
-        with self._condition:
-            self._condition.wait_for(lambda: self._serving == ticket)
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._serving += 1
-                self._condition.notify_all()
 
 
 def error_words(error: Exception) -> str:
