@@ -12,20 +12,21 @@ from coordinator_tui.screens.base import AREAS
 SIZE = (120, 40)
 
 
-async def wait_loaded(pilot) -> None:  # type: ignore[no-untyped-def]
+async def wait_loaded(pilot, mode: str = "today") -> None:  # type: ignore[no-untyped-def]
+    # The mode too: right after a digit the old screen (already loaded) may still be current.
     for _ in range(200):
         await pilot.pause(0.02)
-        if getattr(pilot.app.screen, "loaded_at", None) is not None:
+        if pilot.app.current_mode == mode and getattr(pilot.app.screen, "loaded_at", None) is not None:
             await pilot.pause(0.05)
             return
     raise AssertionError("the screen never showed its data")
 
 
-def go_to(digit: str):  # type: ignore[no-untyped-def]
+def go_to(digit: str, mode: str):  # type: ignore[no-untyped-def]
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await wait_loaded(pilot)  # Today first, so its worker is not left running
         await pilot.press(digit)
-        await wait_loaded(pilot)
+        await wait_loaded(pilot, mode)
 
     return run_before
 
@@ -33,7 +34,7 @@ def go_to(digit: str):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("area", AREAS, ids=[area.mode for area in AREAS])
 def test_screen(area, demo_store, make_app, snap_compare) -> None:  # type: ignore[no-untyped-def]
     app = make_app(demo_store)
-    assert snap_compare(app, terminal_size=SIZE, run_before=go_to(area.digit))
+    assert snap_compare(app, terminal_size=SIZE, run_before=go_to(area.digit, area.mode))
 
 
 def test_today_in_english(demo_store, make_app, snap_compare) -> None:  # type: ignore[no-untyped-def]
