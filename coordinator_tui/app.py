@@ -227,7 +227,9 @@ class CoordinatorApp(App[int]):
         self._warmed_up = True
 
         def build(mode: str) -> None:
-            if self.is_running and mode not in self._screen_stacks and self.current_mode != mode:
+            # Only while Today is all there is on screen: not under a dialog, not while closing.
+            on_today = self.current_mode == "today" and len(self.screen_stack) == 1
+            if self.is_running and on_today and mode not in self._screen_stacks:
                 self._init_mode(mode)
 
         self.set_timer(WARM_UP_DELAY, partial(build, "mail"))

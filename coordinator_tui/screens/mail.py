@@ -286,7 +286,10 @@ class MailScreen(AreaScreen):
 
     def on_screen_resume(self) -> None:
         self.sub_title = _(AREA_BY_MODE[self.AREA].title)
-        self.reload()
+        # Built in the background (CoordinatorApp.warm_up_screens), the resume can come before
+        # compose has mounted the list; switching to the screen resumes it again and reads then.
+        if self.query(MailList):
+            self.reload()
 
     def _mail_changed(self) -> None:
         if self.is_current:
