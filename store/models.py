@@ -171,6 +171,10 @@ class Feed(SQLModel, table=True):
     last_error: str = ""
     warning: str = ""  # e.g. ill-formed XML that still gave items
     from_config: bool = False
+    # The address as written in [[feeds]], while ``url`` follows a remembered permanent redirect.
+    config_url: str = ""
+    # A 429/503 Retry-After: no request before this time, also across processes (cron and the app).
+    retry_after_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
