@@ -9,9 +9,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from coordinator_tui.i18n import N_, _
+from coordinator_tui.widgets.keyfooter import KeyFooter
 from coordinator_tui.widgets.safe import plain_block
 
 
@@ -33,4 +34,4 @@ class ErrorScreen(Screen[None]):
             yield Static(Content(self.error_title), classes="title")
             yield Static(plain_block(self.message))
             yield Static(Content(_("Press q to quit.")))
-        yield Footer()
+        yield KeyFooter()

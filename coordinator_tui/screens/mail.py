@@ -262,6 +262,7 @@ class MailScreen(AreaScreen):
         # the stylesheet as it is now, so that work bought nothing and was a third of the first open.
         self._css_update_count = self.app._css_update_count
         self._request_service: RequestService | None = None  # built in the first `C`/`L` worker
+        self._list_read_at_compose: int | None = None  # mail_version when compose read the list
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -270,8 +271,28 @@ class MailScreen(AreaScreen):
             yield OptionList(id="mail-folders")
             with Vertical(id="mail-main"):
                 yield Static(Content(""), id="mail-list-title")
-                yield MailList(now=self.coordinator.now, id="mail-list")
+                yield MailList(now=self.coordinator.now, source=self._first_source(), id="mail-list")
                 yield MailReader(id="mail-reader")
+
+    def _first_source(self) -> FolderSource | None:
+        """The default folder's rows, read here so that the first paint shows them.
+
+        Two index reads of a few milliseconds, like the list's own block reads (see
+        widgets/maillist.py); waiting for a worker instead cost the first open a second layout and
+        paint of the whole screen. The folder counts, which walk the mailbox's index, still come
+        from the worker that the resume starts.
+        """
+        store = self.coordinator.store
+        if store is None:
+            return None
+        folder_id = default_folder_id(store)
+        if folder_id is None:
+            return None
+        self.folder_id = folder_id
+        # A screen built ahead (CoordinatorApp.warm_up_screens) may be shown much later: the first
+        # resume reads the list again unless the mail is still as it was read here.
+        self._list_read_at_compose = self.coordinator.mail_version
+        return FolderSource(store, folder_id, folder_count(store, folder_id))
 
     @property
     def mail_list(self) -> MailList:
@@ -300,6 +321,11 @@ class MailScreen(AreaScreen):
     def reload(self, *, keep_reader: bool = False) -> None:
         """Read the folders and the shown list again, keeping the cursor on the same message."""
         if self.coordinator.store is None:
+            return
+        read_at, self._list_read_at_compose = self._list_read_at_compose, None
+        if read_at is not None and read_at == self.coordinator.mail_version and not self.search_text:
+            self.loaded_at = self.coordinator.now()
+            self.load_mail(self.folder_id, None, 0, list_too=False)
             return
         row = self.mail_list.current_row()
         keep_id = row.id if row is not None else None

@@ -12,11 +12,12 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from coordinator_tui.i18n import N_, _
 from coordinator_tui.screens.base import translated
 from coordinator_tui.timefmt import fi_datetime
+from coordinator_tui.widgets.keyfooter import KeyFooter
 from coordinator_tui.widgets.safe import plain_block, plain_cell
 from store.outbox import DeliveryEntry, OutboxEntry, deliveries, outbox_entries
 
@@ -76,7 +77,7 @@ class OutboxScreen(ModalScreen[None]):
             yield Static(Content(""), id="outbox-intro", classes="intro")
             yield DataTable(id="outbox-rows", cursor_type="row", zebra_stripes=True)
             yield Static(Content(""), id="outbox-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if getattr(self.app, "context", None) is not None and self.app.context.demo:  # type: ignore[attr-defined]

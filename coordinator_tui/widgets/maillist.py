@@ -140,10 +140,15 @@ class MailList(ScrollView, can_focus=True):
         mail_list: MailList
         row: MessageRow
 
-    def __init__(self, *, now: Callable[[], datetime], id: str | None = None) -> None:
+    def __init__(
+        self, *, now: Callable[[], datetime], source: RowSource | None = None, id: str | None = None
+    ) -> None:
+        """``source``: rows to show from the first paint (else none until :meth:`set_source`)."""
         super().__init__(id=id)
         self._now = now
-        self.source: RowSource = EmptySource()
+        self.source: RowSource = source or EmptySource()
+        # Set without the watchers: the first layout sizes the scroll region from it.
+        self.set_reactive(ScrollView.virtual_size, Size(1, self.source.count))
         self._blocks: OrderedDict[int, list[MessageRow]] = OrderedDict()
         self.marked: set[int] = set()
         self.painted_cursor: int | None = None  # for bench/mail_screen: the cursor row last painted
