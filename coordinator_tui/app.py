@@ -41,7 +41,7 @@ from store.errors import StoreError
 if TYPE_CHECKING:
     from textual.message import Message
 
-    from coordinator_tui.config import Config
+    from coordinator_tui.config import Config, ServerSection
     from coordinator_tui.mail.watch import MailWatcher, WatchStatus
     from coordinator_tui.secrets import Kind, Secret
 
@@ -157,6 +157,7 @@ class CoordinatorApp(App[int]):
     def __init__(self, context: AppContext) -> None:
         super().__init__()
         self.context = context
+        self._sign_in_lock = threading.Lock()  # one OAuth2 sign-in modal at a time
         self._bindings = translated(self._bindings)
         self.store_label = context.store_label
         self.dashboard_loaded_at: datetime | None = None
@@ -279,14 +280,22 @@ class CoordinatorApp(App[int]):
 
         self.push_screen(HelpScreen())
 
-    def password_from_worker(self, kind: Kind, username: str) -> Secret | None:
+    def password_from_worker(
+        self, kind: Kind, username: str, *, sign_in_again: bool = False
+    ) -> Secret | None:
         """The password for ``kind`` (environment, keyring, memory, or asked in a modal).
 
         Call from a thread worker: it waits while the user types. A headless machine with no
         keyring still works; the modal says the answer is kept in memory for this run only.
+        With ``auth = "oauth2"``, a token source; when not signed in (or ``sign_in_again``, after
+        the server refused the token), the device sign-in modal first.
         """
         from coordinator_tui.screens.password import PasswordScreen
         from coordinator_tui.secrets import keyring_available, resolve_password
+
+        section = self.config.imap if kind == "imap" else self.config.smtp
+        if section.auth == "oauth2":
+            return self._oauth2_from_worker(kind, section, sign_in_again=sign_in_again)
 
         def ask(prompt: str) -> str | None:
             available, why = keyring_available()
@@ -312,6 +321,45 @@ class CoordinatorApp(App[int]):
         if secret is not None and secret.notice:
             self.call_from_thread(self.notify, secret.notice, markup=False)
         return secret
+
+    def _oauth2_from_worker(
+        self, kind: Kind, section: ServerSection, *, sign_in_again: bool
+    ) -> Secret | None:
+        from coordinator_tui.secrets import resolve_credential
+
+        if not sign_in_again:
+            secret = resolve_credential(kind, section)
+            if secret is not None:
+                return secret
+        # One sign-in modal at a time: a second worker (the sync, a send) waits for its outcome.
+        waited = not self._sign_in_lock.acquire(blocking=False)
+        if waited:
+            while not self._sign_in_lock.acquire(timeout=0.2):
+                if not self.is_running:
+                    return None
+        try:
+            if waited:  # signed in (or not) by the modal another worker opened
+                return resolve_credential(kind, section)
+            return self._sign_in_in_modal(kind, section)
+        finally:
+            self._sign_in_lock.release()
+
+    def _sign_in_in_modal(self, kind: Kind, section: ServerSection) -> Secret | None:
+        from coordinator_tui.screens.signin import DeviceSignInScreen
+        from coordinator_tui.secrets import resolve_credential
+
+        answered = threading.Event()
+        signed_in = [False]
+
+        def done(value: bool | None) -> None:
+            signed_in[0] = bool(value)
+            answered.set()
+
+        self.call_from_thread(self.push_screen, DeviceSignInScreen(kind, section), done)
+        while not answered.wait(0.2):
+            if not self.is_running:
+                return None
+        return resolve_credential(kind, section) if signed_in[0] else None
 
     @work(thread=True, group="outbox", name="outbox check", exit_on_error=False)
     def recover_outbox(self) -> None:
@@ -362,7 +410,7 @@ class CoordinatorApp(App[int]):
 
             if refused:  # a password typed in this run was wrong: ask again rather than reuse it
                 forget_memory()
-            secret = self.password_from_worker("imap", section.username)
+            secret = self.password_from_worker("imap", section.username, sign_in_again=refused)
             return secret.value if secret is not None else None
 
         watcher = MailWatcher(

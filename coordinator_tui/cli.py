@@ -13,14 +13,15 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from coordinator_tui import APP_NAME, __version__
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from coordinator_tui.config import Config
+    from coordinator_tui.config import Config, ServerSection
+    from coordinator_tui.oauth2 import TokenSource
     from coordinator_tui.quickconfig import QuickSettings
     from store.engine import Store
     from store.errors import StoreError
@@ -280,6 +281,8 @@ def run_login(args: argparse.Namespace, config: Config, path: Path) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if section.auth == "oauth2":
+        return run_oauth2_login(args.service, section)
     if not sys.stdin.isatty():
         print("login needs a terminal to ask for the password.", file=sys.stderr)
         return EXIT_USAGE
@@ -294,6 +297,68 @@ def run_login(args: argparse.Namespace, config: Config, path: Path) -> int:
         return EXIT_FAILURE
     log.info("stored the %s password for %s in the keyring", args.service, section.username)
     print(f"Stored the {args.service.upper()} password for {section.username} in the system keyring.")
+    return EXIT_OK
+
+
+def _no_credential(kind: Literal["imap", "smtp"], section: ServerSection) -> str:
+    if section.auth == "oauth2":
+        return (
+            f"Not signed in to {kind.upper()} as {section.username}: run `coordinator-tui login {kind}` "
+            "(a code to enter in a browser on any device)."
+        )
+    return (
+        f"No {kind.upper()} password: set COORDINATOR_TUI_{kind.upper()}_PASSWORD, or run "
+        f"`coordinator-tui login {kind}` to keep it in the keyring."
+    )
+
+
+def run_oauth2_login(kind: Literal["imap", "smtp"], section: ServerSection) -> int:
+    """The device sign-in: the URL and code on the terminal, the user signs in on any device, the
+    refresh token goes to the keyring; then a login to the server proves it works."""
+    from coordinator_tui.oauth2 import (
+        IdentityUnavailable,
+        OAuth2Settings,
+        OAuth2TokenSource,
+        SignInRequired,
+        finish_device_sign_in,
+        start_device_sign_in,
+    )
+    from coordinator_tui.secrets import keyring_available
+
+    available, why = keyring_available()
+    if not available:
+        print(
+            f"No keyring ({why}): a sign-in could not be kept for later runs. Install and unlock a "
+            "keyring (e.g. gnome-keyring, or keyrings.alt for a headless machine), then try again.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    settings = OAuth2Settings.from_section(kind, section)
+    try:
+        device = start_device_sign_in(settings)
+        print(f"To sign in to {kind.upper()} as {settings.account}, open {device.verification_uri}")
+        print(f"on any device and enter the code:  {device.user_code}")
+        print("Waiting for the sign-in (ctrl+c to stop) …", flush=True)
+        access = finish_device_sign_in(settings, device)
+    except (SignInRequired, IdentityUnavailable) as error:
+        print(f"{error.what}\n{error.todo}".strip(), file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("Stopped; nothing was stored.", file=sys.stderr)
+        return EXIT_FAILURE
+    log.info("signed in to %s by device code; refresh token kept in the %s", kind, access.where)
+    until = access.expires_at.astimezone().strftime("%d.%m.%Y %H.%M")
+    print(f"Signed in. The sign-in is kept in the system keyring; this access token is valid until {until}.")
+    if not section.host:
+        return EXIT_OK
+    source = OAuth2TokenSource(settings, initial=access)
+    from coordinator_tui.doctor import server_login_problem
+
+    problem = server_login_problem(kind, section, source)
+    if problem:
+        print(f"But the {kind.upper()} server did not accept it: {problem}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"The {kind.upper()} server {section.host} accepts it (as {source.user}).")
     return EXIT_OK
 
 
@@ -312,7 +377,7 @@ def run_outbox(args: argparse.Namespace, config: Config, path: Path) -> int:
 
     from coordinator_tui.notices.send import send_due
     from coordinator_tui.outgoing import recover_interrupted
-    from coordinator_tui.secrets import resolve_password
+    from coordinator_tui.secrets import resolve_credential
     from store.engine import open_store
     from store.errors import StoreError
 
@@ -321,17 +386,13 @@ def run_outbox(args: argparse.Namespace, config: Config, path: Path) -> int:
         print(f"Set [smtp] host, username and from_address in {path} first.", file=sys.stderr)
         return EXIT_USAGE
     prompt = getpass.getpass if sys.stdin.isatty() else None
-    secret = resolve_password("smtp", smtp.username, prompt=prompt)
+    secret = resolve_credential("smtp", smtp, prompt=prompt)
     if secret is None:
-        print(
-            "No SMTP password: set COORDINATOR_TUI_SMTP_PASSWORD, or run `coordinator-tui login smtp` "
-            "to keep it in the keyring.",
-            file=sys.stderr,
-        )
+        print(_no_credential("smtp", smtp), file=sys.stderr)
         return EXIT_USAGE
-    imap_password = ""
+    imap_password: str | TokenSource = ""
     if config.imap.host and config.imap.username:  # for the copy in Sent; sending works without it
-        imap_secret = resolve_password("imap", config.imap.username, prompt=None)
+        imap_secret = resolve_credential("imap", config.imap, prompt=None)
         imap_password = imap_secret.value if imap_secret is not None else ""
     notices = config.notices
     try:
@@ -394,7 +455,7 @@ def run_sync(args: argparse.Namespace, config: Config, path: Path) -> int:
 
     from coordinator_tui.mail.imap import ImapError
     from coordinator_tui.mail.sync import sync_account
-    from coordinator_tui.secrets import resolve_password
+    from coordinator_tui.secrets import resolve_credential
     from store.engine import open_store
     from store.errors import StoreError
 
@@ -403,7 +464,7 @@ def run_sync(args: argparse.Namespace, config: Config, path: Path) -> int:
         print(f"Set [imap] host and username in {path} first.", file=sys.stderr)
         return EXIT_USAGE
     prompt = getpass.getpass if sys.stdin.isatty() else None
-    secret = resolve_password("imap", section.username, prompt=prompt)
+    secret = resolve_credential("imap", section, prompt=prompt)
     if secret is None:
         print(
             "No IMAP password: set COORDINATOR_TUI_IMAP_PASSWORD, or run `coordinator-tui login imap` "

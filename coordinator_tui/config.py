@@ -18,6 +18,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 Security = Literal["tls", "starttls", "none"]
@@ -55,6 +56,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _https_or_loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and bool(parts.hostname) and is_loopback(parts.hostname or "")
+
+
 class ServerSection(Section):
     host: str = ""
     """The server's host name; empty = not configured yet."""
@@ -77,6 +87,51 @@ class ServerSection(Section):
                 f'machine (localhost, 127.0.0.1, ::1), not for {host!r}. Use "tls" or "starttls".'
             )
         return value
+
+    # -- OAuth2 (Microsoft 365 and other identity providers); see coordinator_tui/oauth2.py ----------
+    auth: Literal["password", "oauth2"] = "password"
+    """``password``, or ``oauth2``: sign in with `coordinator-tui login` (device code, any browser)."""
+    tenant: str = ""
+    """OAuth2: the Microsoft 365 tenant (its id or domain, e.g. ``hyvinvointialue.fi``)."""
+    authority: str = ""
+    """OAuth2: the identity provider's base URL; default ``https://login.microsoftonline.com``."""
+    client_id: str = ""
+    """OAuth2: the application (client) id registered for this app in the tenant."""
+    scopes: list[str] = Field(default_factory=list)
+    """OAuth2: the scopes to ask for; default Outlook's IMAP (or SMTP) scope and ``offline_access``."""
+    shared_mailbox: str = ""
+    """OAuth2: the shared mailbox's address, sent as the login user with the signed-in user's token."""
+    device_authorization_endpoint: str = ""
+    """OAuth2: for providers other than Microsoft 365 (Google, Keycloak, ...): this and ``token_endpoint``."""
+    token_endpoint: str = ""
+    """OAuth2: the token endpoint, with ``device_authorization_endpoint``."""
+
+    @model_validator(mode="after")
+    def _oauth2_complete(self) -> ServerSection:
+        if self.auth != "oauth2":
+            return self
+        problems = []
+        if not self.client_id:
+            problems.append('auth = "oauth2" needs client_id (the app\'s id in the tenant)')
+        explicit = bool(self.device_authorization_endpoint or self.token_endpoint)
+        if explicit and not (self.device_authorization_endpoint and self.token_endpoint):
+            problems.append("give both device_authorization_endpoint and token_endpoint, or neither")
+        if not explicit and not self.tenant:
+            problems.append(
+                'auth = "oauth2" needs tenant (Microsoft 365), or device_authorization_endpoint '
+                "and token_endpoint (other providers)"
+            )
+        if not self.username:
+            problems.append('auth = "oauth2" needs username: the account that signs in')
+        for name in ("authority", "device_authorization_endpoint", "token_endpoint"):
+            url = getattr(self, name)
+            if url and not _https_or_loopback(url):
+                problems.append(
+                    f"{name} must be an https:// address (http:// only for a provider on this machine)"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class ImapSection(ServerSection):

@@ -11,10 +11,14 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from coordinator_tui import APP_NAME
 from coordinator_tui.i18n import _
+
+if TYPE_CHECKING:
+    from coordinator_tui.config import ServerSection
+    from coordinator_tui.oauth2 import TokenSource
 
 Kind = Literal["imap", "smtp"]
 KEYRING_SERVICE = APP_NAME
@@ -34,7 +38,8 @@ def keyring_user(kind: Kind, username: str) -> str:
 
 @dataclass(frozen=True)
 class Secret:
-    value: str
+    # A password, or with [imap]/[smtp] auth = "oauth2" a TokenSource (coordinator_tui/oauth2.py).
+    value: str | TokenSource
     source: Literal["env", "keyring", "prompt", "memory"]
     notice: str = ""  # a one-line notice for the user, e.g. that no keyring is available
 
@@ -96,6 +101,21 @@ def resolve_password(
         return None
     _memory[(kind, username)] = answer
     return Secret(answer, "prompt", notice)
+
+
+def resolve_credential(
+    kind: Kind, section: ServerSection, prompt: Callable[[str], str | None] | None = None
+) -> Secret | None:
+    """What logs in to ``section``: with ``auth = "oauth2"`` a token source when signed in (None
+    when not: sign in first), else the password as :func:`resolve_password` finds it."""
+    if section.auth == "oauth2":
+        from coordinator_tui.oauth2 import load_refresh_token, token_source
+
+        stored = load_refresh_token(kind, section.username)
+        if stored is None:
+            return None
+        return Secret(token_source(kind, section), "keyring" if stored.where == "keyring" else "memory")
+    return resolve_password(kind, section.username, prompt=prompt)
 
 
 def store_password(kind: Kind, username: str, password: str) -> None:

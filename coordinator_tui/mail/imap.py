@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from coordinator_tui.config import ImapSection, is_loopback
+from coordinator_tui.oauth2 import IdentityUnavailable, SignInRequired, TokenSource
+
+# A password, or an OAuth2 token source (coordinator_tui/oauth2.py) for XOAUTH2.
+Credential = str | TokenSource
 
 if TYPE_CHECKING:
     from imapclient import IMAPClient
@@ -92,7 +96,7 @@ def _system_context() -> ssl.SSLContext:
     return ssl.create_default_context()  # given a cafile, it would skip the system's CAs
 
 
-def connect(section: ImapSection, password: str, *, timeout: float = TIMEOUT_SECONDS) -> IMAPClient:
+def connect(section: ImapSection, password: Credential, *, timeout: float = TIMEOUT_SECONDS) -> IMAPClient:
     """A logged-in IMAPClient for ``section``; raises :class:`ImapError` with words for the user."""
     from imapclient import IMAPClient
 
@@ -129,10 +133,13 @@ def connect(section: ImapSection, password: str, *, timeout: float = TIMEOUT_SEC
     return client
 
 
-def authenticate(client: IMAPClient, username: str, password: str, where: str = "") -> None:
-    """Log in. The one place that chooses how, so that OAuth2 (XOAUTH2) can be added here."""
+def authenticate(client: IMAPClient, username: str, password: Credential, where: str = "") -> None:
+    """Log in: with the password, or with an OAuth2 token (XOAUTH2) when ``password`` is a TokenSource."""
     from imapclient.exceptions import LoginError
 
+    if isinstance(password, TokenSource):
+        _oauth2_login(client, password, where)
+        return
     try:
         if password.isascii():
             guarded(where, lambda: client.login(username, password))
@@ -143,6 +150,37 @@ def authenticate(client: IMAPClient, username: str, password: str, where: str = 
             f"The IMAP server {where} refused the login of {username!r} ({_said(error)}).",
             "Check [imap] username and the password (keyring or COORDINATOR_TUI_IMAP_PASSWORD).",
         ) from error
+
+
+def _oauth2_login(client: IMAPClient, source: TokenSource, where: str) -> None:
+    """XOAUTH2 with the source's token. A refused token is refreshed and tried once more, never in a
+    loop (servers slow down and throttle repeated failures); [UNAVAILABLE] means try later."""
+    from imapclient.exceptions import LoginError
+
+    for attempt in (1, 2):
+        try:
+            token = source.token()
+        except SignInRequired as error:
+            raise ImapError(error.what, error.todo) from error
+        except IdentityUnavailable as error:
+            raise ImapError(error.what, error.todo) from error
+        try:
+            guarded(where, lambda token=token: client.oauth2_login(source.user, token, mech="XOAUTH2"))
+            return
+        except LoginError as error:
+            said = _said(error)
+            if "[UNAVAILABLE]" in said.upper():
+                raise ImapError(
+                    f"The IMAP server {where} cannot check the sign-in now ({said}).",
+                    "The app tries again later by itself.",
+                ) from error
+            source.rejected()
+            if attempt == 2:
+                raise ImapError(
+                    f"The IMAP server {where} refused the sign-in token for {source.user!r} ({said}).",
+                    "Sign in again (coordinator-tui login imap) with an account that may open this "
+                    "mailbox; for a shared mailbox, check [imap] shared_mailbox.",
+                ) from error
 
 
 def guarded(where: str, call: Callable[[], _T]) -> _T:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from coordinator_tui.config import ImapSection
 from coordinator_tui.i18n import _
-from coordinator_tui.mail.imap import ImapError, close_quietly, connect, guarded
+from coordinator_tui.mail.imap import Credential, ImapError, close_quietly, connect, guarded
 from coordinator_tui.mail.triage import searchable_message_id
 from coordinator_tui.textclean import clean_line
 from store import mailtriage
@@ -45,7 +45,7 @@ class SaveError(ImapError):
 
 
 def fetch_raw(
-    store: Store, section: ImapSection, password: str, message_id: int, *, limit: int | None = None
+    store: Store, section: ImapSection, password: Credential, message_id: int, *, limit: int | None = None
 ) -> bytes:
     """The message's source as on the server (BODY.PEEK[]: it is not marked read).
 
@@ -70,7 +70,7 @@ def fetch_raw(
 
 
 def save_attachment(
-    store: Store, section: ImapSection, password: str, attachment_id: int, directory: Path
+    store: Store, section: ImapSection, password: Credential, attachment_id: int, directory: Path
 ) -> Path:
     """Fetch one attachment, decode it and write it under ``directory``; returns the new file's path.
 

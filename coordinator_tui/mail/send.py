@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from coordinator_tui.config import ImapSection, SmtpSection, is_loopback
 from coordinator_tui.i18n import _
+from coordinator_tui.oauth2 import IdentityUnavailable, SignInRequired, TokenSource, xoauth2_string
 from store import outbox as outbox_store
 
 if TYPE_CHECKING:
@@ -126,7 +127,9 @@ def _network_error(where: str, error: BaseException) -> SmtpError:
     )
 
 
-def connect(section: SmtpSection, password: str, *, timeout: float = TIMEOUT_SECONDS) -> smtplib.SMTP:
+def connect(
+    section: SmtpSection, password: str | TokenSource, *, timeout: float = TIMEOUT_SECONDS
+) -> smtplib.SMTP:
     """A connected, encrypted (unless "none" on loopback) and logged-in SMTP session."""
     host, port = section.host, section.effective_port()
     if not host:
@@ -163,13 +166,17 @@ def connect(section: SmtpSection, password: str, *, timeout: float = TIMEOUT_SEC
     return client
 
 
-def _login(client: smtplib.SMTP, username: str, password: str, where: str) -> None:
-    """AUTH; smtplib encodes credentials as ASCII, so a non-ASCII password goes as UTF-8 PLAIN."""
+def _login(client: smtplib.SMTP, username: str, password: str | TokenSource, where: str) -> None:
+    """AUTH; smtplib encodes credentials as ASCII, so a non-ASCII password goes as UTF-8 PLAIN.
+    A TokenSource logs in with XOAUTH2 (coordinator_tui/oauth2.py)."""
     if not client.has_extn("auth"):
         raise SmtpError(
             _("The SMTP server {where} does not offer a login (AUTH).").format(where=where),
             _("Leave [smtp] username empty if the server takes mail without a login."),
         )
+    if isinstance(password, TokenSource):
+        _xoauth2_login(client, password, where)
+        return
     refused = SmtpError(
         _("The SMTP server {where} refused the login of {user!r}.").format(where=where, user=username),
         _("Check [smtp] username and the password (keyring or COORDINATOR_TUI_SMTP_PASSWORD)."),
@@ -190,6 +197,46 @@ def _login(client: smtplib.SMTP, username: str, password: str, where: str) -> No
         ) from error
 
 
+def _xoauth2_login(client: smtplib.SMTP, source: TokenSource, where: str) -> None:
+    """AUTH XOAUTH2; a refused token is refreshed and tried once more, never in a loop."""
+    offered = (client.esmtp_features.get("auth") or "").upper().split()
+    if "XOAUTH2" not in offered:
+        raise SmtpError(
+            _("The SMTP server {where} does not take OAuth2 (XOAUTH2) logins.").format(where=where),
+            _('Use [smtp] auth = "password", or a server that takes OAuth2.'),
+        )
+    for attempt in (1, 2):
+        try:
+            token = source.token()
+        except (SignInRequired, IdentityUnavailable) as error:
+            raise SmtpError(error.what, error.todo) from error
+
+        def answer(challenge: bytes | None = None, token: str = token) -> str:
+            # The first call gives the initial response; a second one answers the server's error
+            # challenge with nothing, which ends the exchange with the server's refusal.
+            return xoauth2_string(source.user, token) if challenge is None else ""
+
+        try:
+            client.auth("XOAUTH2", answer)
+            return
+        except smtplib.SMTPAuthenticationError as error:
+            if 400 <= error.smtp_code < 500:  # the server cannot check it now: a later try may pass
+                raise SmtpError(
+                    _("The SMTP server {where} cannot check the sign-in now ({code}).").format(
+                        where=where, code=error.smtp_code
+                    ),
+                    _("Try again later."),
+                ) from error
+            source.rejected()
+            if attempt == 2:
+                raise SmtpError(
+                    _("The SMTP server {where} refused the sign-in token for {user!r}.").format(
+                        where=where, user=source.user
+                    ),
+                    _("Sign in again (coordinator-tui login smtp) with an account that may send as it."),
+                ) from error
+
+
 def _close_quietly(client: smtplib.SMTP | None) -> None:
     if client is None:
         return
@@ -205,7 +252,12 @@ def _status_for(code: int) -> str:
 
 
 def send_outbox(
-    store: Store, outbox_id: int, section: SmtpSection, password: str, *, timeout: float = TIMEOUT_SECONDS
+    store: Store,
+    outbox_id: int,
+    section: SmtpSection,
+    password: str | TokenSource,
+    *,
+    timeout: float = TIMEOUT_SECONDS,
 ) -> SendResult:
     """Send the queued row ``outbox_id``; the row and its deliveries record the outcome.
 
@@ -346,7 +398,7 @@ def _source_location(store: Store, message_id: int) -> tuple[str, int, int] | No
 def file_sent_copy(
     store: Store,
     section: ImapSection,
-    password: str,
+    password: str | TokenSource,
     raw: bytes,
     *,
     answered_message_id: int | None = None,

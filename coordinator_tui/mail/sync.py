@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from coordinator_tui.config import ImapSection
 from coordinator_tui.mail.imap import (
+    Credential,
     Examined,
     ImapError,
     close_quietly,
@@ -118,7 +119,7 @@ class SyncReport:
 
 
 def sync_account(
-    store: Store, section: ImapSection, password: str, *, progress: Progress | None = None
+    store: Store, section: ImapSection, password: Credential, *, progress: Progress | None = None
 ) -> SyncReport:
     """Sync the configured folders and the server's Sent/Archive/Trash into ``store``.
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from coordinator_tui.config import ImapSection
 from coordinator_tui.i18n import _
-from coordinator_tui.mail.imap import ImapError, close_quietly, connect, guarded
+from coordinator_tui.mail.imap import Credential, ImapError, close_quietly, connect, guarded
 from store import mailtriage
 from store.mailtriage import FolderRef, MessageSnapshot, MessageState
 
@@ -240,7 +240,7 @@ def _expunge(session: Any, states: Sequence[MessageState]) -> tuple[TriageItem, 
 # -- server --------------------------------------------------------------------------------------------
 
 
-def push(store: Store, section: ImapSection, password: str, change: TriageChange) -> None:
+def push(store: Store, section: ImapSection, password: Credential, change: TriageChange) -> None:
     """Write ``change`` to the IMAP server; blocking, for a thread worker.
 
     Opens its own connection and closes it. Raises :class:`ImapError` with words for the user when

@@ -25,7 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from coordinator_tui.config import ImapSection
-from coordinator_tui.mail.imap import ImapError, close_quietly, connect, guarded
+from coordinator_tui.mail.imap import Credential, ImapError, close_quietly, connect, guarded
 from coordinator_tui.mail.sync import SyncReport, sync_account
 
 if TYPE_CHECKING:
@@ -50,13 +50,16 @@ class WatchState(enum.Enum):
     UP_TO_DATE = "up_to_date"
     DISCONNECTED = "disconnected"  # retried by itself after ``retry_in`` seconds
     LOGIN_REFUSED = "login_refused"  # waits for wake()
+    SIGN_IN_REQUIRED = "sign_in_required"  # OAuth2: the sign-in is gone; waits for wake()
     NO_PASSWORD = "no_password"  # waits for wake()  # noqa: S105 (a state, not a password)
     FAILED = "failed"  # e.g. a certificate that cannot be verified; waits for wake()
     STOPPED = "stopped"
 
 
 # States in which the watcher waits for the user (wake) rather than retrying by itself.
-WAITS_FOR_USER = frozenset({WatchState.LOGIN_REFUSED, WatchState.NO_PASSWORD, WatchState.FAILED})
+WAITS_FOR_USER = frozenset(
+    {WatchState.LOGIN_REFUSED, WatchState.SIGN_IN_REQUIRED, WatchState.NO_PASSWORD, WatchState.FAILED}
+)
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,11 @@ def waits_for_user(error: ImapError) -> WatchState | None:
     """The state for an error that retrying will not fix (the user must act first), else None."""
     from imapclient.exceptions import LoginError
 
+    from coordinator_tui.oauth2 import SignInRequired
+
     cause = error.__cause__
+    if isinstance(cause, SignInRequired):
+        return WatchState.SIGN_IN_REQUIRED  # a revoked or missing sign-in: retrying cannot help
     if isinstance(cause, LoginError):
         said = str(cause).upper()
         if any(f"[{code}]" in said for code in TRANSIENT_LOGIN_CODES):
@@ -131,7 +138,7 @@ def waits_for_user(error: ImapError) -> WatchState | None:
     return None
 
 
-Connect = Callable[[ImapSection, str], "IMAPClient"]
+Connect = Callable[[ImapSection, Credential], "IMAPClient"]
 Sync = Callable[..., SyncReport]
 
 
@@ -142,7 +149,7 @@ class MailWatcher:
         self,
         store: Store,
         section: ImapSection,
-        password: Callable[[bool], str | None],
+        password: Callable[[bool], Credential | None],
         *,
         on_state: Callable[[WatchStatus], None] = lambda status: None,
         on_progress: Callable[[str, int, int], None] = lambda folder, done, total: None,
@@ -161,7 +168,7 @@ class MailWatcher:
         self.store = store
         self.section = section
         self._password_source = password
-        self._password: str | None = None
+        self._password: Credential | None = None
         self._refused = False  # the last password was refused: the source should not give it again
         self._ever_connected = False
         self.on_state = on_state
@@ -219,7 +226,7 @@ class MailWatcher:
         waiting = waits_for_user(error)
         if waiting is not None:
             log.warning("mail watch: %s; waiting for the user", waiting.value)
-            if waiting is WatchState.LOGIN_REFUSED:
+            if waiting in (WatchState.LOGIN_REFUSED, WatchState.SIGN_IN_REQUIRED):
                 self._password, self._refused = None, True  # ask the source again after ctrl+r
             self._emit(WatchStatus(waiting, error=str(error)))
             self.backoff.reset()
@@ -276,7 +283,7 @@ class MailWatcher:
         finally:
             close_quietly(client)
 
-    def _get_password(self) -> str | None:
+    def _get_password(self) -> Credential | None:
         if self._password is None:
             self._password = self._password_source(self._refused)
         return self._password

@@ -75,6 +75,8 @@ def status_text(
         return _("no connection to the server, retrying in {seconds} s").format(seconds=seconds)
     if state is WatchState.LOGIN_REFUSED:
         return _("login refused: check the password, then ctrl+r on the Mail screen")
+    if state is WatchState.SIGN_IN_REQUIRED:
+        return _("sign-in needed: ctrl+r on the Mail screen signs in (or coordinator-tui login imap)")
     if state is WatchState.NO_PASSWORD:
         return _("no password: ctrl+r on the Mail screen asks for it")
     if state is WatchState.FAILED:

@@ -196,9 +196,12 @@ class Dovecot:
     other user everything runs as that user (Dovecot's documented unprivileged mode), as in CI.
     """
 
-    def __init__(self, root: Path, tls: TlsFiles) -> None:
+    def __init__(self, root: Path, tls: TlsFiles, *, oauth2_introspection_url: str = "") -> None:
+        """``oauth2_introspection_url``: also take XOAUTH2/OAUTHBEARER logins, whose tokens that
+        RFC 7662 endpoint (tests/support/oauth.py) vouches for; users still come from add_user()."""
         self.root = root
         self.tls = tls
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.port = free_port()
         self.starttls_port = free_port()
         self.host = LOCALHOST
@@ -367,7 +370,26 @@ class Dovecot:
         if self._privileged:
             # Mail processes run as nobody and must reach the homes through every parent directory.
             _allow_traversal(self.home_root)
+        if self.oauth2_introspection_url:
+            (self.root / "oauth2.conf").write_text(
+                f"introspection_url = {self.oauth2_introspection_url}\n"
+                "introspection_mode = post\n"
+                "username_attribute = email\n"
+                "active_attribute = active\n"
+                "active_value = true\n",
+                encoding="utf-8",
+            )
         self.config_file.write_text(self._config(), encoding="utf-8")
+
+    def _oauth2_passdb(self) -> str:
+        if not self.oauth2_introspection_url:
+            return ""
+        return f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {self.root / "oauth2.conf"}
+}}
+"""
 
     def _config(self) -> str:
         if self._privileged:
@@ -393,10 +415,10 @@ info_log_path = {self.log_file}
 auth_verbose = yes
 # A wrong-password test must not slow the tests after it: no 2 s delay on the failure reply ...
 auth_failure_delay = 0
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.oauth2_introspection_url else ""}
 first_valid_uid = 1
 {identity}
-passdb {{
+{self._oauth2_passdb()}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.users_dir}/%u
 }}
