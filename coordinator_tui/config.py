@@ -422,6 +422,11 @@ security = "tls"          # "tls", "starttls", or "none" (only for a server on t
 # username = "omaolo.koordinaattori@example.fi"
 folders = ["INBOX"]       # Sent, Archive and Trash are found from the server
 # ca_file = "/path/to/extra-ca.pem"
+# Microsoft 365 (OAuth2): sign in once with `coordinator-tui login imap` (a code for any browser).
+# auth = "oauth2"         # "password" (default) or "oauth2"
+# tenant = "hyvinvointialue.fi"
+# client_id = "00000000-0000-0000-0000-000000000000"   # the app registered in your tenant
+# shared_mailbox = "omaolo@hyvinvointialue.fi"          # opened with your own sign-in
 
 [smtp]
 # host = "smtp.example.fi"
