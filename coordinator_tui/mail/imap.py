@@ -153,10 +153,17 @@ def authenticate(client: IMAPClient, username: str, password: Credential, where:
 
 
 def _oauth2_login(client: IMAPClient, source: TokenSource, where: str) -> None:
-    """XOAUTH2 with the source's token. A refused token is refreshed and tried once more, never in a
-    loop (servers slow down and throttle repeated failures); [UNAVAILABLE] means try later."""
+    """XOAUTH2 (or OAUTHBEARER) with the source's token. A refused token is refreshed and tried once
+    more, never in a loop (servers slow down and throttle repeated failures); [UNAVAILABLE] means
+    try later."""
     from imapclient.exceptions import LoginError
 
+    # XOAUTH2 (what Microsoft 365 and Gmail offer), else the standard OAUTHBEARER (RFC 7628).
+    offered = guarded(where, client.capabilities)
+    if b"AUTH=XOAUTH2" not in offered and b"AUTH=OAUTHBEARER" in offered:
+        login: Callable[[str], Any] = lambda token: client.oauthbearer_login(source.user, token)  # noqa: E731
+    else:
+        login = lambda token: client.oauth2_login(source.user, token, mech="XOAUTH2")  # noqa: E731
     for attempt in (1, 2):
         try:
             token = source.token()
@@ -165,7 +172,7 @@ def _oauth2_login(client: IMAPClient, source: TokenSource, where: str) -> None:
         except IdentityUnavailable as error:
             raise ImapError(error.what, error.todo) from error
         try:
-            guarded(where, lambda token=token: client.oauth2_login(source.user, token, mech="XOAUTH2"))
+            guarded(where, lambda token=token: login(token))
             return
         except LoginError as error:
             said = _said(error)

@@ -433,3 +433,25 @@ async def test_the_app_signs_in_with_a_code_shown_in_a_modal(  # type: ignore[no
     secret = results[0]
     assert secret is not None and secret.value.user == mailbox
     close_quietly(connect(config.imap, secret.value))  # and the server takes it
+
+
+def test_oauthbearer_where_xoauth2_is_not_offered(tls_files, idp) -> None:  # type: ignore[no-untyped-def]
+    root = Path(tempfile.mkdtemp(prefix="coordinator-tui-dovecot-"))
+    server = Dovecot(
+        root, tls_files, oauth2_introspection_url=idp.introspection_url, oauth2_mechanisms="oauthbearer"
+    )
+    try:
+        server.start()
+        account = f"kalle{next(_numbers)}@example.fi"
+        server.add_user(account, "x")
+        section = imap_section(server, idp, account)
+        sign_in(section, idp, account)
+        client = connect(section, token_source("imap", section))
+        try:
+            assert client.select_folder("INBOX")[b"EXISTS"] == 0
+        finally:
+            close_quietly(client)
+        assert "method=OAUTHBEARER" in server.log_tail(40)
+    finally:
+        server.close()
+        shutil.rmtree(root, ignore_errors=True)

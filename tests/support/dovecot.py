@@ -196,12 +196,20 @@ class Dovecot:
     other user everything runs as that user (Dovecot's documented unprivileged mode), as in CI.
     """
 
-    def __init__(self, root: Path, tls: TlsFiles, *, oauth2_introspection_url: str = "") -> None:
+    def __init__(
+        self,
+        root: Path,
+        tls: TlsFiles,
+        *,
+        oauth2_introspection_url: str = "",
+        oauth2_mechanisms: str = "xoauth2 oauthbearer",
+    ) -> None:
         """``oauth2_introspection_url``: also take XOAUTH2/OAUTHBEARER logins, whose tokens that
         RFC 7662 endpoint (tests/support/oauth.py) vouches for; users still come from add_user()."""
         self.root = root
         self.tls = tls
         self.oauth2_introspection_url = oauth2_introspection_url
+        self.oauth2_mechanisms = oauth2_mechanisms
         self.port = free_port()
         self.starttls_port = free_port()
         self.host = LOCALHOST
@@ -386,7 +394,7 @@ class Dovecot:
             return ""
         return f"""passdb {{
   driver = oauth2
-  mechanisms = xoauth2 oauthbearer
+  mechanisms = {self.oauth2_mechanisms}
   args = {self.root / "oauth2.conf"}
 }}
 """
@@ -415,7 +423,7 @@ info_log_path = {self.log_file}
 auth_verbose = yes
 # A wrong-password test must not slow the tests after it: no 2 s delay on the failure reply ...
 auth_failure_delay = 0
-auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.oauth2_introspection_url else ""}
+auth_mechanisms = plain login{" " + self.oauth2_mechanisms if self.oauth2_introspection_url else ""}
 first_valid_uid = 1
 {identity}
 {self._oauth2_passdb()}passdb {{
