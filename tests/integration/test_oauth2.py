@@ -417,6 +417,10 @@ async def test_the_app_signs_in_with_a_code_shown_in_a_modal(  # type: ignore[no
         worker = app.run_worker(
             lambda: results.append(app.password_from_worker("imap", mailbox)), thread=True
         )
+        # A second worker asking meanwhile (a send, the sync) waits for the same modal's outcome.
+        second = app.run_worker(
+            lambda: results.append(app.password_from_worker("imap", mailbox)), thread=True
+        )
         device = None
         for _ in range(200):
             await pilot.pause(0.05)
@@ -426,10 +430,14 @@ async def test_the_app_signs_in_with_a_code_shown_in_a_modal(  # type: ignore[no
         assert device is not None, "the sign-in modal showed no code"
         text = screen_text(app)
         assert device.user_code in text and "microsoft.com/devicelogin" in text
+        await pilot.pause(0.5)
+        assert sum(isinstance(screen, DeviceSignInScreen) for screen in app.screen_stack) == 1
         idp.approve(device.user_code, mailbox)
         await worker.wait()
+        await second.wait()
         await pilot.pause(0.1)
         assert not isinstance(app.screen, DeviceSignInScreen)  # closed by itself
+    assert len(results) == 2 and all(secret is not None for secret in results)
     secret = results[0]
     assert secret is not None and secret.value.user == mailbox
     close_quietly(connect(config.imap, secret.value))  # and the server takes it
