@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from coordinator_tui.config import ImapSection, is_loopback
+from coordinator_tui.i18n import _
 from coordinator_tui.oauth2 import IdentityUnavailable, SignInRequired, TokenSource
 
 # A password, or an OAuth2 token source (coordinator_tui/oauth2.py) for XOAUTH2.
@@ -58,8 +59,8 @@ def tls_context(section: ImapSection) -> ssl.SSLContext:
             context.load_verify_locations(cafile=section.ca_file)
     except (OSError, ssl.SSLError) as error:
         raise ImapError(
-            f"The CA file {section.ca_file} cannot be read ({error}).",
-            "Point [imap] ca_file at a readable PEM certificate, or leave it empty.",
+            _("The CA file {path} cannot be read ({error}).").format(path=section.ca_file, error=error),
+            _("Point [imap] ca_file at a readable PEM certificate, or leave it empty."),
         ) from error
     return context
 
@@ -102,11 +103,11 @@ def connect(section: ImapSection, password: Credential, *, timeout: float = TIME
 
     host, port = section.host, section.effective_port()
     if not host:
-        raise ImapError("No IMAP server is configured.", "Set [imap] host in the config file.")
+        raise ImapError(_("No IMAP server is configured."), _("Set [imap] host in the config file."))
     if section.security == "none" and not is_loopback(host):
         raise ImapError(
-            f"Refusing to send the password unencrypted to {host}.",
-            'Set [imap] security = "tls" or "starttls"; "none" is only for a server on this machine.',
+            _("Refusing to send the password unencrypted to {host}.").format(host=host),
+            _('Set [imap] security = "tls" or "starttls"; "none" is only for a server on this machine.'),
         )
     where = f"{host}:{port}"
     context = tls_context(section) if section.security != "none" else None
@@ -122,8 +123,11 @@ def connect(section: ImapSection, password: Credential, *, timeout: float = TIME
             capabilities = guarded(where, client.capabilities)
             if b"STARTTLS" not in capabilities:
                 raise ImapError(
-                    f"The IMAP server {where} does not offer STARTTLS.",
-                    'Use security = "tls" (usually port 993), or ask the server\'s admin to enable STARTTLS.',
+                    _("The IMAP server {where} does not offer STARTTLS.").format(where=where),
+                    _(
+                        'Use security = "tls" (usually port 993), or ask the server\'s admin to '
+                        "enable STARTTLS."
+                    ),
                 )
             guarded(where, lambda: client.starttls(context))
         authenticate(client, section.username, password, where)
@@ -147,8 +151,10 @@ def authenticate(client: IMAPClient, username: str, password: Credential, where:
             guarded(where, lambda: client.plain_login(username, password))
     except LoginError as error:
         raise ImapError(
-            f"The IMAP server {where} refused the login of {username!r} ({_said(error)}).",
-            "Check [imap] username and the password (keyring or COORDINATOR_TUI_IMAP_PASSWORD).",
+            _("The IMAP server {where} refused the login of {user!r} ({said}).").format(
+                where=where, user=username, said=_said(error)
+            ),
+            _("Check [imap] username and the password (keyring or COORDINATOR_TUI_IMAP_PASSWORD)."),
         ) from error
 
 
@@ -178,15 +184,21 @@ def _oauth2_login(client: IMAPClient, source: TokenSource, where: str) -> None:
             said = _said(error)
             if "[UNAVAILABLE]" in said.upper():
                 raise ImapError(
-                    f"The IMAP server {where} cannot check the sign-in now ({said}).",
-                    "The app tries again later by itself.",
+                    _("The IMAP server {where} cannot check the sign-in now ({said}).").format(
+                        where=where, said=said
+                    ),
+                    _("The app tries again later by itself."),
                 ) from error
             source.rejected()
             if attempt == 2:
                 raise ImapError(
-                    f"The IMAP server {where} refused the sign-in token for {source.user!r} ({said}).",
-                    "Sign in again (coordinator-tui login imap) with an account that may open this "
-                    "mailbox; for a shared mailbox, check [imap] shared_mailbox.",
+                    _("The IMAP server {where} refused the sign-in token for {user!r} ({said}).").format(
+                        where=where, user=source.user, said=said
+                    ),
+                    _(
+                        "Sign in again (coordinator-tui login imap) with an account that may open this "
+                        "mailbox; for a shared mailbox, check [imap] shared_mailbox."
+                    ),
                 ) from error
 
 
@@ -200,46 +212,62 @@ def guarded(where: str, call: Callable[[], _T]) -> _T:
         raise
     except ssl.SSLCertVerificationError as error:
         raise ImapError(
-            f"The IMAP server {where} could not be verified: {error.verify_message or error}.",
-            "If the server uses its own certificate authority, save its CA certificate (PEM) and set "
-            "[imap] ca_file to that file.",
+            _("The IMAP server {where} could not be verified: {reason}.").format(
+                where=where, reason=error.verify_message or error
+            ),
+            _(
+                "If the server uses its own certificate authority, save its CA certificate (PEM) and set "
+                "[imap] ca_file to that file."
+            ),
         ) from error
     except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as error:
         raise ImapError(
-            f"The connection to the IMAP server {where} was lost ({error.reason or error}).",
-            "Try again; what was synced so far is kept.",
+            _("The connection to the IMAP server {where} was lost ({reason}).").format(
+                where=where, reason=error.reason or error
+            ),
+            _("Try again; what was synced so far is kept."),
         ) from error
     except ssl.SSLError as error:
         raise ImapError(
-            f"The TLS handshake with {where} failed ({error.reason or error}).",
-            'Check [imap] port and security: "tls" is usually port 993, "starttls" port 143.',
+            _("The TLS handshake with {where} failed ({reason}).").format(
+                where=where, reason=error.reason or error
+            ),
+            _('Check [imap] port and security: "tls" is usually port 993, "starttls" port 143.'),
         ) from error
     except ConnectionRefusedError as error:
         raise ImapError(
-            f"The IMAP server {where} refused the connection.",
-            "Check [imap] host and port, and that the server is running.",
+            _("The IMAP server {where} refused the connection.").format(where=where),
+            _("Check [imap] host and port, and that the server is running."),
         ) from error
     except socket.gaierror as error:
         raise ImapError(
-            f"The IMAP server's name {where.rsplit(':', 1)[0]} cannot be resolved ({error.strerror}).",
-            "Check [imap] host and the network connection.",
+            _("The IMAP server's name {host} cannot be resolved ({reason}).").format(
+                host=where.rsplit(":", 1)[0], reason=error.strerror
+            ),
+            _("Check [imap] host and the network connection."),
         ) from error
     except TimeoutError as error:
         raise ImapError(
-            f"The IMAP server {where} did not answer in time.",
-            "Check the network connection; try again later.",
+            _("The IMAP server {where} did not answer in time.").format(where=where),
+            _("Check the network connection; try again later."),
         ) from error
     except IMAPClientAbortError as error:
         raise ImapError(
-            f"The connection to the IMAP server {where} was lost ({_said(error)}).",
-            "Try again; what was synced so far is kept.",
+            _("The connection to the IMAP server {where} was lost ({reason}).").format(
+                where=where, reason=_said(error)
+            ),
+            _("Try again; what was synced so far is kept."),
         ) from error
     except IMAPClientError as error:
-        raise ImapError(f"The IMAP server {where} said no: {_said(error)}.", "") from error
+        raise ImapError(
+            _("The IMAP server {where} said no: {said}.").format(where=where, said=_said(error)), ""
+        ) from error
     except OSError as error:
         raise ImapError(
-            f"The IMAP server {where} cannot be reached ({error.strerror or error}).",
-            "Check [imap] host and port and the network connection; what was synced so far is kept.",
+            _("The IMAP server {where} cannot be reached ({reason}).").format(
+                where=where, reason=error.strerror or error
+            ),
+            _("Check [imap] host and port and the network connection; what was synced so far is kept."),
         ) from error
 
 

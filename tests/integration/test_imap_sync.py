@@ -18,6 +18,7 @@ from imapclient import IMAPClient
 from imapclient.imapclient import FLAGGED, SEEN
 from sqlmodel import select
 
+from coordinator_tui import i18n
 from coordinator_tui.config import ImapSection
 from coordinator_tui.mail.imap import ImapError, close_quietly, connect
 from coordinator_tui.mail.sync import HEADERS_LIMIT, PART_LIMIT, WHOLE_LIMIT, SyncReport, sync_account
@@ -26,6 +27,13 @@ from store.engine import Store, open_store
 from store.models import MailAttachment, MailFolder, MailMessage
 from tests.support.dovecot import Dovecot, ImapAccount
 from tests.support.messages import plain, section_for
+
+
+@pytest.fixture(autouse=True)
+def english_messages() -> None:
+    """These tests read the error texts the code writes: in English, whatever the UI language."""
+    i18n.set_language("en")  # tests/conftest.py puts Finnish back after each test
+
 
 _numbers = itertools.count(1)
 

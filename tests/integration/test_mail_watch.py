@@ -11,12 +11,20 @@ import pytest
 from imapclient.imapclient import FLAGGED
 from sqlmodel import select
 
+from coordinator_tui import i18n
 from coordinator_tui.mail.sync import SyncReport
 from coordinator_tui.mail.watch import Backoff, MailWatcher, WatchState, WatchStatus
 from store.engine import Store, open_store
 from store.models import MailFolder, MailMessage
 from tests.support.dovecot import Dovecot, ImapAccount, seed_maildir
 from tests.support.messages import plain, section_for
+
+
+@pytest.fixture(autouse=True)
+def english_messages() -> None:
+    """These tests read the error texts the code writes: in English, whatever the UI language."""
+    i18n.set_language("en")  # tests/conftest.py puts Finnish back after each test
+
 
 WAIT = 30.0  # generous: a loaded 2-core machine runs other helpers' tests at the same time
 

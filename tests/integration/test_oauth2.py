@@ -23,6 +23,7 @@ from typing import Any
 import keyring
 import pytest
 
+from coordinator_tui import i18n
 from coordinator_tui.config import ImapSection, SmtpSection
 from coordinator_tui.mail.imap import ImapError, close_quietly, connect
 from coordinator_tui.mail.send import SmtpError, _close_quietly
@@ -48,6 +49,13 @@ from tests.support.memory_keyring import MemoryKeyring
 from tests.support.messages import plain
 from tests.support.oauth import CLIENT_ID, DEVICE_GRANT, TENANT, IdentityProvider
 from tests.support.smtp import SmtpServer
+
+
+@pytest.fixture(autouse=True)
+def english_messages() -> None:
+    """These tests read the error texts the code writes: in English, whatever the UI language."""
+    i18n.set_language("en")  # tests/conftest.py puts Finnish back after each test
+
 
 _numbers = itertools.count(1)
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from imapclient.exceptions import IMAPClientAbortError, LoginError
 
+from coordinator_tui import i18n
 from coordinator_tui.config import ImapSection
 from coordinator_tui.mail.imap import ImapError, guarded
 from coordinator_tui.mail.sync import FolderReport, SyncReport
@@ -25,6 +26,13 @@ from coordinator_tui.mail.watch import (
     is_change,
     waits_for_user,
 )
+
+
+@pytest.fixture(autouse=True)
+def english_messages() -> None:
+    """These tests read the error texts the code writes: in English, whatever the UI language."""
+    i18n.set_language("en")  # tests/conftest.py puts Finnish back after each test
+
 
 WAIT = 10.0
 
