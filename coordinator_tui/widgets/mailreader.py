@@ -5,6 +5,7 @@ Every value shown here came from a stranger's mail, so all of it goes through wi
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
@@ -186,7 +187,7 @@ class MailReader(ScrollableContainer, can_focus=True):
         if self.mode == "headers":
             if detail.headers:
                 mode_line = _("Full headers (H: raw source)")
-                text = plain_block(detail.headers)
+                text = plain_block(decoded_headers(detail.headers))
             else:
                 mode_line = _("Full headers, rebuilt from the stored fields (H: raw source)")
                 text = plain_block(rebuilt_headers(detail))
@@ -231,3 +232,27 @@ class MailReader(ScrollableContainer, can_focus=True):
             parts.append((f"{label + ':':<{width}}", "bold"))
             parts.append(value)
         return Content.assemble(*parts)
+
+
+def decoded_headers(block: str) -> str:
+    """The header block for reading: each header on one line, RFC 2047 words (``=?utf-8?q?…?=``)
+    decoded. A word that does not decode stays as it came; the raw source (``H`` again) is untouched."""
+    from email.header import decode_header, make_header
+
+    logical: list[str] = []
+    for line in block.splitlines():
+        if line[:1] in (" ", "\t") and logical:
+            logical[-1] += " " + line.strip()
+        else:
+            logical.append(line)
+    out = []
+    for line in logical:
+        name, colon, value = line.partition(":")
+        if colon and "=?" in value:
+            # A broken encoded word (unknown charset, bad base64) stays as it was sent.
+            with contextlib.suppress(Exception):
+                decoded = str(make_header(decode_header(value.strip())))
+                if decoded.strip():  # bad base64 decodes to nothing: then show what came
+                    value = " " + decoded
+        out.append(f"{name}{colon}{value}")
+    return "\n".join(out)
