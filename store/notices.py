@@ -375,3 +375,155 @@ def mailing_lists(store: Store) -> list[ListInfo]:
             ListInfo(row.id or 0, row.name, row.rule, row.bilingual, members.get(row.id or 0, []))
             for row in rows
         ]
+
+
+# --- what the Notices screen lists, and the requests linked to a notice ---------------------------
+
+
+@dataclass(frozen=True)
+class NoticeSummary:
+    """A row of the Notices list: the notice and how its versions stand."""
+
+    notice: NoticeRecord
+    versions: int
+    last_sent_at: datetime | None
+    unknown: int  # versions whose delivery is unknown (the coordinator must decide)
+    failed: int  # versions that failed or still have recipients waiting
+    scheduled: int  # versions queued for later
+
+
+def notice_summaries(store: Store, limit: int = 200, match: str = "") -> list[NoticeSummary]:
+    """Open notices first, newest start first; ``match``: words that must all occur (any case) in
+    the subject, services, kind, status, impact or Finnish text."""
+    from sqlmodel import col, select
+
+    found = list_notices(store, limit=limit if not match.strip() else 5000)
+    if match.strip():
+        words = match.casefold().split()
+
+        def hit(record: NoticeRecord) -> bool:
+            text = " ".join(
+                (
+                    record.subject,
+                    " ".join(record.services),
+                    record.kind,
+                    record.status,
+                    record.impact,
+                    record.text_fi,
+                    record.text_sv,
+                )
+            ).casefold()
+            return all(word in text for word in words)
+
+        found = [record for record in found if hit(record)][:limit]
+    if not found:
+        return []
+    ids = [record.id for record in found]
+    with store.session() as session:
+        rows = session.exec(
+            select(NoticeVersion.notice_id, NoticeVersion.sent_at, Outbox.state)
+            .join(Outbox, col(Outbox.id) == col(NoticeVersion.outbox_id), isouter=True)
+            .where(col(NoticeVersion.notice_id).in_(ids))
+        ).all()
+    counts = dict.fromkeys(ids, 0)
+    last_sent: dict[int, datetime] = {}
+    states: dict[int, dict[str, int]] = {notice_id: {} for notice_id in ids}
+    for notice_id, sent_at, state in rows:
+        counts[notice_id] += 1
+        if sent_at is not None and (notice_id not in last_sent or sent_at > last_sent[notice_id]):
+            last_sent[notice_id] = sent_at
+        if state:
+            states[notice_id][state] = states[notice_id].get(state, 0) + 1
+    result = [
+        NoticeSummary(
+            notice=record,
+            versions=counts[record.id],
+            last_sent_at=last_sent.get(record.id),
+            unknown=states[record.id].get("unknown", 0),
+            failed=states[record.id].get("failed", 0),
+            scheduled=states[record.id].get("queued", 0),
+        )
+        for record in found
+    ]
+    return result
+
+
+@dataclass(frozen=True)
+class LinkedRequest:
+    """An open request linked to a notice ("is Omaolo down?"), with what a reply to it needs."""
+
+    id: int
+    reference: str
+    title: str
+    status: str
+    version: int
+    requester_email: str
+    last_message_id: str  # the newest linked mail's Message-ID ("" without mail)
+    last_references: str
+    last_subject: str
+
+
+def linked_requests(store: Store, notice_id: int, *, open_only: bool = True) -> list[LinkedRequest]:
+    """The requests linked to ``notice_id`` (open ones only, by default), oldest first."""
+    from sqlmodel import col, select
+
+    from store.models import MailMessage, RequestMail, ServiceRequest
+    from store.vocabulary import OPEN_STATUSES
+
+    with store.session() as session:
+        query = select(ServiceRequest).where(
+            col(ServiceRequest.notice_id) == notice_id, col(ServiceRequest.merged_into_id).is_(None)
+        )
+        if open_only:
+            query = query.where(col(ServiceRequest.status).in_(OPEN_STATUSES))
+        requests = session.exec(query.order_by(col(ServiceRequest.created_at), col(ServiceRequest.id))).all()
+        result = []
+        for row in requests:
+            assert row.id is not None
+            mail = session.exec(
+                select(MailMessage)
+                .join(RequestMail, col(RequestMail.mail_message_id) == col(MailMessage.id))
+                .where(col(RequestMail.request_id) == row.id)
+                .order_by(col(MailMessage.date).desc())
+                .limit(1)
+            ).first()
+            result.append(
+                LinkedRequest(
+                    id=row.id,
+                    reference=row.reference,
+                    title=row.title,
+                    status=row.status,
+                    version=row.version,
+                    requester_email=row.requester_email,
+                    last_message_id=mail.message_id if mail is not None else "",
+                    last_references=mail.references if mail is not None else "",
+                    last_subject=mail.subject if mail is not None else "",
+                )
+            )
+        return result
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    id: int
+    name: str
+    people: int  # active people in the unit
+
+
+def units_with_people(store: Store) -> list[UnitInfo]:
+    """Every unit with how many active people it has, by name (for the recipient picker)."""
+    from sqlalchemy import func
+    from sqlmodel import col, select
+
+    from store.models import Unit
+
+    with store.session() as session:
+        counts = dict(
+            session.exec(
+                select(Person.unit_id, func.count())
+                .where(col(Person.active), col(Person.unit_id).is_not(None))
+                .group_by(col(Person.unit_id))
+            ).all()
+        )
+        rows = session.exec(select(Unit).order_by(col(Unit.name))).all()
+        return [UnitInfo(row.id or 0, row.name, int(counts.get(row.id, 0))) for row in rows]

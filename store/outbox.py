@@ -268,3 +268,78 @@ def resume_sending(store: Store, outbox_id: int, *, from_unknown: bool = False) 
                 "with nobody waiting; not resumed"
             )
     return outgoing_message(store, outbox_id)
+
+
+# --- the coordinator's decision on a batch whose delivery is unknown ------------------------------
+
+
+def delivery_counts(store: Store, outbox_ids: list[int]) -> dict[int, dict[str, int]]:
+    """For each of ``outbox_ids``: delivery status → how many recipients (rows without one are absent)."""
+    from sqlalchemy import func
+    from sqlmodel import col, select
+
+    if not outbox_ids:
+        return {}
+    with store.session() as session:
+        rows = session.exec(
+            select(Delivery.outbox_id, Delivery.status, func.count())
+            .where(col(Delivery.outbox_id).in_(outbox_ids))
+            .group_by(col(Delivery.outbox_id), col(Delivery.status))
+        ).all()
+    counts: dict[int, dict[str, int]] = {}
+    for outbox_id, status, count in rows:
+        counts.setdefault(outbox_id, {})[status] = int(count)
+    return counts
+
+
+def mark_unknown_sent(store: Store, outbox_id: int, note: str) -> int:
+    """The coordinator decided an "unknown" row did reach its recipients: unknown deliveries become
+    accepted (with ``note`` as the reply) and the row "sent". Returns how many deliveries changed.
+
+    Recipients never offered (pending, retry) stay waiting. Raises :class:`OutboxStateError` when
+    the row is not "unknown".
+    """
+    from sqlalchemy import update
+    from sqlmodel import col
+
+    now = utcnow()
+    with store.session() as session:
+        changed = session.connection().execute(
+            update(Outbox)
+            .where(col(Outbox.id) == outbox_id, col(Outbox.state) == "unknown")
+            .values(state="sent", error=note[:2000], sent_at=now)
+        )
+        if changed.rowcount != 1:
+            row = session.get(Outbox, outbox_id)
+            raise OutboxStateError(
+                f"outbox row {outbox_id} is {row.state if row else 'missing'}, not unknown"
+            )
+        moved = session.connection().execute(
+            update(Delivery)
+            .where(col(Delivery.outbox_id) == outbox_id, col(Delivery.status) == "unknown")
+            .values(status="accepted", smtp_reply=note[:500], at=now)
+        )
+        return int(moved.rowcount or 0)
+
+
+def requeue_unknown(store: Store, outbox_id: int) -> int:
+    """The coordinator decided an "unknown" row's recipients should get it again: their deliveries
+    go back to pending, so the next resume sends to them. Returns how many.
+
+    Raises :class:`OutboxStateError` when the row is not "unknown" (nothing else is ever re-sent).
+    """
+    from sqlalchemy import update
+    from sqlmodel import col
+
+    with store.session() as session:
+        row = session.get(Outbox, outbox_id)
+        if row is None or row.state != "unknown":
+            raise OutboxStateError(
+                f"outbox row {outbox_id} is {row.state if row else 'missing'}, not unknown"
+            )
+        moved = session.connection().execute(
+            update(Delivery)
+            .where(col(Delivery.outbox_id) == outbox_id, col(Delivery.status) == "unknown")
+            .values(status="pending", smtp_reply="")
+        )
+        return int(moved.rowcount or 0)

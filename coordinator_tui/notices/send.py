@@ -157,6 +157,32 @@ def preview(
     """
     resolution = recipients_module.resolve(store, choice)
     thread = thread_state(store, notice_id)
+    return preview_from(
+        thread,
+        resolution,
+        draft,
+        from_address=from_address,
+        from_name=from_name,
+        to_address=to_address,
+        now=now,
+        message_id=message_id,
+    )
+
+
+def preview_from(
+    thread: compose.ThreadState,
+    resolution: recipients_module.Resolution,
+    draft: compose.NoticeDraft,
+    *,
+    from_address: str,
+    from_name: str = "",
+    to_address: str = "",
+    now: datetime | None = None,
+    message_id: str = "",
+    template_list: list[Any] | None = None,
+) -> Preview:
+    """:func:`preview` from a thread and recipients already read (no IO: the compose screen calls
+    it on every key press)."""
     warnings: list[str] = []
     if resolution.invalid:
         shown = ", ".join(f"{name} <{address}>" for name, address in resolution.invalid)
@@ -178,17 +204,21 @@ def preview(
             message_id=message_id,
             now=now,
             bilingual_lists=resolution.bilingual_lists,
+            template_list=template_list,
         )
     except compose.NoticeRefused as refused:
         return Preview(thread, resolution, None, refused.problems, warnings)
     return Preview(thread, resolution, built, [], [*warnings, *built.warnings])
 
 
-def confirmation(result: Preview) -> str:
-    """The question before sending: how many people, which lists, which languages."""
+def confirmation(result: Preview, chosen: str = "") -> str:
+    """The question before sending: how many people, which lists, which languages.
+
+    ``chosen`` names what was picked (lists, units, everyone) when the caller knows more than the
+    lists' names; by default the lists."""
     assert result.built is not None
     languages = _("Finnish and Swedish") if result.built.body_sv else _("Finnish only")
-    chosen = ", ".join(result.resolution.lists) or _("the chosen units")
+    chosen = chosen or ", ".join(result.resolution.lists) or _("the chosen units")
     return ngettext(
         "Send version {number} to {count} person ({lists}), in {languages}?",
         "Send version {number} to {count} people ({lists}), in {languages}?",
