@@ -1,7 +1,9 @@
-"""The feed tables: feeds and their fetch state, items de-duplicated, unread counts, an items window.
+"""The feed tables' writes: feeds and their fetch state, items de-duplicated, read and star marks,
+forwards, newsletters gathered from the mail.
 
 The refresh (``coordinator_tui.feeds.refresh``) fetches and parses; this module only stores. Items
-are plain dicts in and plain dataclasses out, so no screen ever holds a session.
+are plain dicts in and plain dataclasses out, so no screen ever holds a session. The reads (feeds
+with counts, item windows, search) live in ``store.feedview`` in plain SQL and are re-exported here.
 """
 
 from __future__ import annotations
@@ -11,48 +13,37 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from store.bulk import insert_rows
 from store.feedkeys import title_date_key as title_date_key  # re-exported
-from store.models import Feed, FeedItem, utcnow
+from store.feedview import (  # re-exported: the reads live in store.feedview (no ORM import)
+    MAIL_FEED_SCHEME as MAIL_FEED_SCHEME,
+)
+from store.feedview import MAIL_FEED_URL as MAIL_FEED_URL
+from store.feedview import FeedRow as FeedRow
+from store.feedview import ForwardRow as ForwardRow
+from store.feedview import ItemDetail as ItemDetail
+from store.feedview import ItemFilter as ItemFilter
+from store.feedview import ItemRow as ItemRow
+from store.feedview import count_items as count_items
+from store.feedview import forwarded_items as forwarded_items
+from store.feedview import item_detail as item_detail
+from store.feedview import items_at as items_at
+from store.feedview import items_by_ids as items_by_ids
+from store.feedview import items_window as items_window
+from store.feedview import last_forward_list as last_forward_list
+from store.feedview import list_feeds as list_feeds
+from store.feedview import next_unread_position as next_unread_position
+from store.feedview import position_of_item as position_of_item
+from store.feedview import search_item_ids as search_item_ids
+from store.feedview import unread_counts as unread_counts
+from store.models import Feed, FeedForward, FeedItem, MailFolder, MailMessage, utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from store.engine import Store
-
-
-@dataclass(frozen=True)
-class FeedRow:
-    """A feed as the refresh and the Feeds screen need it."""
-
-    id: int
-    name: str
-    url: str
-    title: str
-    etag: str
-    last_modified: str
-    last_fetch_at: datetime | None
-    last_success_at: datetime | None
-    last_error: str
-    warning: str
-    from_config: bool
-    unread: int = 0
-    items: int = 0
-
-
-@dataclass(frozen=True)
-class ItemRow:
-    id: int
-    feed_id: int
-    feed_name: str
-    title: str
-    link: str
-    summary: str
-    published_at: datetime
-    read: bool
-    starred: bool
 
 
 @dataclass(frozen=True)
@@ -78,27 +69,9 @@ def _row(feed: Feed, unread: int = 0, items: int = 0) -> FeedRow:
         from_config=feed.from_config,
         unread=unread,
         items=items,
+        config_url=feed.config_url,
+        retry_after_at=feed.retry_after_at,
     )
-
-
-def list_feeds(store: Store) -> list[FeedRow]:
-    """Every feed with its unread and item counts, by name."""
-    with store.session() as session:
-        counts = _counts(session)
-        feeds = session.exec(select(Feed).order_by(func.lower(Feed.name), col(Feed.id))).all()
-        return [_row(feed, *counts.get(feed.id or 0, (0, 0))) for feed in feeds]
-
-
-def _counts(session: Session) -> dict[int, tuple[int, int]]:
-    unread = func.sum(func.iif(col(FeedItem.read), 0, 1))
-    rows = session.exec(select(FeedItem.feed_id, unread, func.count()).group_by(col(FeedItem.feed_id))).all()
-    return {feed_id: (int(unread_count or 0), int(total)) for feed_id, unread_count, total in rows}
-
-
-def unread_counts(store: Store) -> dict[int, int]:
-    """Feed id → unread items (feeds with none are absent)."""
-    with store.session() as session:
-        return {feed_id: unread for feed_id, (unread, _total) in _counts(session).items() if unread}
 
 
 def add_feed(store: Store, name: str, url: str, *, title: str = "", from_config: bool = False) -> FeedRow:
@@ -124,30 +97,33 @@ def delete_feed(store: Store, feed_id: int) -> None:
 def sync_config_feeds(store: Store, entries: Sequence[tuple[str, str]]) -> ConfigSyncResult:
     """Make the feed table follow ``[[feeds]]`` (name, url pairs).
 
-    A config feed is found by its address, else by its name among config feeds: that is a feed whose
-    permanent redirect was remembered (its stored address is the new one) and it keeps that address.
+    A config feed is found by the address written in the config (``config_url``), which stays as
+    it was when the feed's ``url`` follows a remembered permanent redirect; else by its ``url``
+    (a feed added in the app, or one the config now names by its new address).
     """
     added: list[str] = []
     updated: list[str] = []
     left: list[str] = []
     with store.session() as session:
         feeds = list(session.exec(select(Feed)).all())
+        by_config_url = {feed.config_url: feed for feed in feeds if feed.config_url}
         by_url = {feed.url: feed for feed in feeds}
-        by_name = {feed.name: feed for feed in feeds if feed.from_config}
         wanted: set[int] = set()
         for name, url in entries:
-            feed = by_url.get(url) or by_name.get(name)
+            feed = by_config_url.get(url) or by_url.get(url)
             if feed is None:
-                feed = Feed(name=name, url=url, from_config=True)
+                feed = Feed(name=name, url=url, config_url=url, from_config=True)
                 session.add(feed)
                 session.flush()
-                by_url[url] = feed
+                by_url[url] = by_config_url[url] = feed
                 added.append(name)
-            elif feed.name != name or not feed.from_config:
+            else:
+                if feed.name != name or not feed.from_config:
+                    updated.append(name)
                 feed.name = name
                 feed.from_config = True
+                feed.config_url = url
                 session.add(feed)
-                updated.append(name)
             assert feed.id is not None
             wanted.add(feed.id)
         for feed in feeds:
@@ -173,6 +149,7 @@ class FetchWrite:
     new_url: str = ""  # a permanent redirect to remember
     title: str = ""
     items: Sequence[Mapping[str, Any]] = ()
+    retry_after: datetime | None = None  # a 429/503's Retry-After: no request before then
 
 
 @dataclass(frozen=True)
@@ -188,10 +165,15 @@ def write_refresh(store: Store, writes: Sequence[FetchWrite]) -> list[WriteResul
         return []
     with store.session() as session:
         results = []
+        fresh: list[dict[str, Any]] = []
         for write in writes:
-            new = _store_items(session, write.feed_id, write.items, write.at) if write.items else 0
+            rows = _fresh_items(session, write.feed_id, write.items, write.at) if write.items else []
+            fresh.extend(rows)
             url = _record_fetch(session, write)
-            results.append(WriteResult(write.feed_id, url, new))
+            results.append(WriteResult(write.feed_id, url, len(rows)))
+        if fresh:
+            # One statement for every feed's new items: FTS5 flushes its terms once per statement.
+            insert_rows(session, FeedItem, fresh)
         session.commit()
         return results
 
@@ -220,7 +202,7 @@ def _record_fetch(session: Session, write: FetchWrite) -> str:
     current = session.execute(select(table.c.url).where(table.c.id == write.feed_id)).scalar()
     if current is None:
         return ""
-    values: dict[str, Any] = {"last_fetch_at": write.at}
+    values: dict[str, Any] = {"last_fetch_at": write.at, "retry_after_at": write.retry_after}
     if write.ok:
         values.update(last_success_at=write.at, last_error="")
         if write.warning is not None:
@@ -245,7 +227,17 @@ def _record_fetch(session: Session, write: FetchWrite) -> str:
 def _store_items(
     session: Session, feed_id: int, items: Iterable[Mapping[str, Any]], seen_at: datetime
 ) -> int:
-    """Insert the items not stored yet; returns how many are new.
+    """Insert the items not stored yet; returns how many are new."""
+    fresh = _fresh_items(session, feed_id, items, seen_at)
+    if fresh:
+        insert_rows(session, FeedItem, fresh)
+    return len(fresh)
+
+
+def _fresh_items(
+    session: Session, feed_id: int, items: Iterable[Mapping[str, Any]], seen_at: datetime
+) -> list[dict[str, Any]]:
+    """The rows of the items not stored yet.
 
     An item is the same as a stored one when its GUID, its link or its title+date hash matches: a
     feed that re-issues GUIDs or rewrites its links does not come back as unread. Each mapping has
@@ -314,9 +306,7 @@ def _store_items(
                 "mail_message_id": None,
             }
         )
-    if fresh:
-        insert_rows(session, FeedItem, fresh)
-    return len(fresh)
+    return fresh
 
 
 def _same_moment(one: datetime, other: datetime) -> bool:
@@ -327,45 +317,118 @@ def _same_moment(one: datetime, other: datetime) -> bool:
     return one == other
 
 
-def items_window(
-    store: Store,
-    *,
-    feed_id: int | None = None,
-    unread_only: bool = False,
-    before: tuple[datetime, int] | None = None,
-    limit: int = 200,
-) -> list[ItemRow]:
-    """Items newest first, ``limit`` at a time; ``before`` = the last row's (published_at, id)."""
+def record_forwards(
+    store: Store, item_ids: Sequence[int], *, list_id: int | None, outbox_id: int | None, sent_at: datetime
+) -> None:
+    """Note that ``item_ids`` went out in the outbox row ``outbox_id`` (to the list ``list_id``)."""
     with store.session() as session:
-        query = select(FeedItem, Feed.name).join(Feed, col(Feed.id) == col(FeedItem.feed_id))
-        if feed_id is not None:
-            query = query.where(col(FeedItem.feed_id) == feed_id)
-        if unread_only:
-            query = query.where(col(FeedItem.read).is_(False))
-        if before is not None:
-            moment, item_id = before
-            query = query.where(
-                (col(FeedItem.published_at) < moment)
-                | ((col(FeedItem.published_at) == moment) & (col(FeedItem.id) < item_id))
+        for item_id in dict.fromkeys(item_ids):
+            session.add(
+                FeedForward(feed_item_id=item_id, list_id=list_id, outbox_id=outbox_id, sent_at=sent_at)
             )
-        query = query.order_by(col(FeedItem.published_at).desc(), col(FeedItem.id).desc()).limit(limit)
-        out = []
-        for item, feed_name in session.exec(query).all():
-            assert item.id is not None
-            out.append(
-                ItemRow(
-                    id=item.id,
-                    feed_id=item.feed_id,
-                    feed_name=feed_name,
-                    title=item.title,
-                    link=item.link,
-                    summary=item.summary,
-                    published_at=item.published_at,
-                    read=item.read,
-                    starred=item.starred,
-                )
+        session.commit()
+
+
+def toggle_read(store: Store, item_ids: Sequence[int]) -> bool:
+    """All read → all unread; else all read. Returns the new state."""
+    with store.session() as session:
+        rows = session.exec(select(FeedItem).where(col(FeedItem.id).in_(list(item_ids)))).all()
+        state = not all(item.read for item in rows)
+        for item in rows:
+            item.read = state
+            session.add(item)
+        session.commit()
+        return state
+
+
+def toggle_starred(store: Store, item_ids: Sequence[int]) -> bool:
+    """All starred → none; else all starred. Returns the new state."""
+    with store.session() as session:
+        rows = session.exec(select(FeedItem).where(col(FeedItem.id).in_(list(item_ids)))).all()
+        state = not all(item.starred for item in rows)
+        for item in rows:
+            item.starred = state
+            session.add(item)
+        session.commit()
+        return state
+
+
+# --- newsletters that arrive as mail -------------------------------------------------------------
+
+
+def mail_feed_id(store: Store, name: str) -> int:
+    """The "mail newsletters" feed's id, made on first use."""
+    with store.session() as session:
+        feed = session.exec(select(Feed).where(col(Feed.url) == MAIL_FEED_URL)).first()
+        if feed is None:
+            feed = Feed(name=name, url=MAIL_FEED_URL, title=name)
+            session.add(feed)
+            session.commit()
+            session.refresh(feed)
+        assert feed.id is not None
+        return feed.id
+
+
+def gather_mail_newsletters(store: Store, feed_id: int, senders: Sequence[str], *, seen_at: datetime) -> int:
+    """Inbox messages from ``senders`` not yet items become items of the feed ``feed_id``, each
+    linked to its message; returns how many are new. The message's Message-ID is the item's
+    de-duplication key, so a message copied or moved back into the inbox is not added twice."""
+    from sqlalchemy import func as sql_func
+    from sqlalchemy import select
+
+    wanted = sorted({sender.strip().casefold() for sender in senders if sender.strip()})
+    if not wanted:
+        return 0
+    messages = MailMessage.__table__  # type: ignore[attr-defined]
+    folders = MailFolder.__table__  # type: ignore[attr-defined]
+    items = FeedItem.__table__  # type: ignore[attr-defined]
+    with store.session() as session:
+        known = {
+            str(key)
+            for (key,) in session.execute(select(items.c.dedup_key).where(items.c.feed_id == feed_id)).all()
+        }
+        rows = session.execute(
+            select(
+                messages.c.id,
+                messages.c.message_id,
+                messages.c.subject,
+                messages.c.from_name,
+                messages.c.body_text,
+                messages.c.snippet,
+                messages.c.date,
+                messages.c.seen,
             )
-        return out
+            .join(folders, folders.c.id == messages.c.folder_id)
+            .where(folders.c.role == "inbox", sql_func.lower(messages.c.from_addr).in_(wanted))
+            .order_by(messages.c.date, messages.c.id)
+        ).all()
+        fresh: list[dict[str, Any]] = []
+        for message_id, header_id, subject, from_name, body, snippet, date, seen in rows:
+            key = "mail:" + (header_id or f"#{message_id}")
+            if key in known:
+                continue
+            known.add(key)
+            text = str(body or "")
+            fresh.append(
+                {
+                    "feed_id": feed_id,
+                    "dedup_key": key,
+                    "guid": str(header_id or ""),
+                    "link": "",
+                    "title": str(subject or from_name or ""),
+                    "summary": str(snippet or text[:300]),
+                    "content_text": text,
+                    "published_at": date,
+                    "first_seen_at": seen_at,
+                    "read": bool(seen),
+                    "starred": False,
+                    "mail_message_id": message_id,
+                }
+            )
+        if fresh:
+            insert_rows(session, FeedItem, fresh)
+            session.commit()
+        return len(fresh)
 
 
 def set_read(store: Store, item_ids: Sequence[int], read: bool = True) -> None:

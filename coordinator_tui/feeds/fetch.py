@@ -170,7 +170,7 @@ def _failed(result: FetchResult, kind: str, words: str) -> FetchResult:
 
 def _causes(error: BaseException) -> str:
     """Every message in the exception chain, lower-cased, to tell DNS from TLS from a refusal."""
-    parts = []
+    parts: list[str] = []
     seen: BaseException | None = error
     while seen is not None and len(parts) < 8:
         parts.append(f"{type(seen).__name__} {seen}")

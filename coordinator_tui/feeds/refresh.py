@@ -82,7 +82,8 @@ class RefreshReport:
 class RetryBook:
     """When each address may be fetched again after a 429/503 with Retry-After (thread-safe).
 
-    The app keeps one for its whole run, so the periodic refresh honours the wait.
+    The store keeps the same time on the feed (``retry_after_at``), so the wait holds across
+    processes; this book also covers a store write that failed.
     """
 
     def __init__(self) -> None:
@@ -126,6 +127,12 @@ def refresh_all(
         due: list[FeedRow] = []
         for feed in feeds:
             until = book.wait_until(feed.url, now)
+            stored = feed.retry_after_at
+            if stored is not None:
+                # Kept in the store, so a cron run and the app honour each other's Retry-After.
+                stored = stored if stored.tzinfo else stored.replace(tzinfo=UTC)
+                if stored > now and (until is None or stored > until):
+                    until = stored
             if until is not None:
                 report.feeds.append(
                     FeedOutcome(
@@ -144,6 +151,8 @@ def refresh_all(
             use_processes = parse_in_processes and len(due) >= PROCESS_PARSE_FROM
             if use_processes:
                 PARSERS.get()  # the processes start while the first answers come in
+            elif due:
+                warm_parser(current_language())  # imported here once, not by threads racing to it
             pending = {
                 pool.submit(_fetch_and_parse, client, feed, limits, use_processes): feed for feed in due
             }
@@ -303,7 +312,7 @@ def _outcome(
             book.hold(feed.url, fetched.retry_at)
         log.info("feed %d: %s (HTTP %s)", feed.id, outcome.kind, fetched.http_status)
         # A permanent redirect to something that is not a feed is not remembered.
-        return outcome, FetchWrite(feed.id, at, ok=False, error=outcome.error)
+        return outcome, FetchWrite(feed.id, at, ok=False, error=outcome.error, retry_after=fetched.retry_at)
     if fetched.status == "not_modified":
         write = FetchWrite(
             feed.id,

@@ -203,6 +203,22 @@ def test_retry_after_is_honoured(server: FeedServer, store: Store) -> None:
     assert server.hits_of("/busy") == 2 and server.hits_of("/maint") == 1
 
 
+def test_retry_after_holds_across_processes(server: FeedServer, store: Store) -> None:
+    """The wait is kept on the feed in the store: a new RetryBook (a cron run, another app) honours it."""
+    add_feed(store, "Kiireinen", server.add("/busy2", status=503, headers={"Retry-After": "3600"}))
+
+    first = refresh_all(store, retry_book=RetryBook())
+    other_process = refresh_all(store, retry_book=RetryBook())
+    after_the_wait = refresh_all(store, retry_book=RetryBook(), now=datetime.now(UTC) + timedelta(hours=2))
+
+    assert outcome_of(first, "Kiireinen").status == "error"
+    assert feed_of(store, "Kiireinen").retry_after_at is not None
+    skipped = outcome_of(other_process, "Kiireinen")
+    assert skipped.status == "skipped" and skipped.retry_at is not None
+    assert outcome_of(after_the_wait, "Kiireinen").status == "error"
+    assert server.hits_of("/busy2") == 2
+
+
 def test_a_bozo_feed_keeps_its_items_with_a_warning(server: FeedServer, store: Store) -> None:
     add_feed(store, "Rikki", server.add("/bozo", body=(FIXTURES / "bozo.xml").read_bytes()))
     report = refresh_all(store, retry_book=RetryBook())
