@@ -5,12 +5,18 @@ entries, the commit, and the WAL checkpoint when the store is closed. Prints the
 with --json, writes them with the machine they were measured on.
 
     .venv/bin/python bench/make_store.py --out PATH [--messages 100000] [--requests 20000]
-        [--feed-items 10000] [--seed 2026] [--now 2026-11-26T07:30:00+00:00] [--force] [--json FILE]
+        [--feed-items 10000] [--events-per-request 10] [--seed 2026] [--now 2026-11-26T07:30:00+00:00]
+        [--force] [--json FILE]
+
+The Requests benchmarks' store (50,000 requests, ~500,000 events) is
+``--messages 20000 --requests 50000 --feed-items 500 --events-per-request 10`` (what
+bench/requests_figures.py builds when its store is missing).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -33,6 +39,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--feed-items", type=int, default=10_000)
+    parser.add_argument(
+        "--events-per-request", type=int, default=10, help="about this many history events per request"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--now", type=datetime.fromisoformat, help="the demo's 'now' (aware ISO time)")
     parser.add_argument("--force", action="store_true", help="replace an existing store file")
@@ -57,8 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     if now.utcoffset() is None:
         print("--now needs a time zone, e.g. 2026-11-26T07:30:00+00:00", file=sys.stderr)
         return 2
-    scale = DemoScale.benchmark(
-        messages=arguments.messages, requests=arguments.requests, feed_items=arguments.feed_items
+    scale = dataclasses.replace(
+        DemoScale.benchmark(
+            messages=arguments.messages, requests=arguments.requests, feed_items=arguments.feed_items
+        ),
+        events_per_request=arguments.events_per_request,
     )
 
     started = time.perf_counter()

@@ -1,4 +1,5 @@
-"""The one full-text search over mail, requests, feed items and notices."""
+"""The one full-text search over mail, requests, feed items and notices; and the requests' own
+index (``search_index_request``, revision 0007) that the Requests screen filters by."""
 
 from __future__ import annotations
 
@@ -34,6 +35,33 @@ def fts_query(text: str) -> str:
     quoted = [f'"{word}"' for word in words]
     quoted[-1] += "*"
     return " ".join(quoted)
+
+
+# The words of a filter over search_index_request, which keeps no positions (detail=none) and so
+# answers no phrase: a word is split wherever its tokenizer splits it (the underscore too).
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def request_fts_query(text: str) -> str:
+    """What the user typed as a query of ``search_index_request``: every word, the last a prefix."""
+    words = _TOKEN.findall(text)
+    if not words:
+        return ""
+    quoted = [f'"{word}"' for word in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def request_match_condition(*, drive: bool) -> str:
+    """The condition on ``service_request r`` that keeps the requests matching ``:match``.
+
+    With ``drive`` the matches lead the query (the view holds most requests: read the hits, then
+    the rows); without it the view's own index leads and each row is looked up in the hits, read
+    once into a list (the unary ``+`` keeps the planner from driving by the hits, which for a
+    one-letter prefix are nearly every request ever made).
+    """
+    column = "r.id" if drive else "+r.id"
+    return f"{column} IN (SELECT rowid FROM search_index_request WHERE search_index_request MATCH :match)"
 
 
 def search(session: Session, text: str, kinds: tuple[str, ...] = KINDS, limit: int = 50) -> list[SearchHit]:

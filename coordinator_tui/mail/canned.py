@@ -29,6 +29,8 @@ DEFAULTS_PACKAGE = "coordinator_tui.mail"
 DEFAULTS_FOLDER = "canned_defaults"
 _FILE_NAME = re.compile(r"^(?P<name>[^./\\][^/\\]*)\.(?P<language>fi|sv)\.txt$")
 _UNFILLED = re.compile(r"(?<!\{)\{(" + "|".join(PLACEHOLDERS) + r")\}(?!\})")
+# Something in braces that looks like a placeholder (a template pasted by hand, a typo of one).
+_PLACEHOLDER_LIKE = re.compile(r"(?<!\{)\{([A-Za-zÅÄÖåäö_][\wÅÄÖåäö]{0,40})\}(?!\})")
 MAX_SIZE = 64 * 1024
 
 
@@ -189,6 +191,16 @@ def render(reply: CannedReply, values: dict[str, str]) -> Rendered:
 def unfilled_placeholders(text: str) -> list[str]:
     """Placeholders such as {reference} still in a text about to be sent (each once)."""
     return list(dict.fromkeys("{" + found + "}" for found in _UNFILLED.findall(text)))
+
+
+def unknown_placeholders(text: str) -> list[str]:
+    """Placeholder-like ``{word}`` in a text about to be sent that the app does not know (each once):
+    a template pasted by hand or a misspelt placeholder, which would go out as it stands."""
+    return list(
+        dict.fromkeys(
+            "{" + found + "}" for found in _PLACEHOLDER_LIKE.findall(text) if found not in PLACEHOLDERS
+        )
+    )
 
 
 def filter_replies(replies: list[CannedReply], query: str) -> list[CannedReply]:

@@ -409,14 +409,20 @@ class _FolderSync:
 
         The mail is already committed: a linking error never loses it nor stops the sync.
         """
-        if not rows or self.report.role in NOT_INCOMING_ROLES:
+        if not rows:
+            return
+        sent = self.report.role == "sent"
+        if self.report.role in NOT_INCOMING_ROLES and not sent:
             return
         try:
             from coordinator_tui.requests.mailin import clues_of
-            from store.requests import link_incoming_mail
+            from store.requests import link_incoming_mail, link_sent_copies
 
             clues = [found for row in rows if (found := clues_of(int(row["uid"]), row)) is not None]
-            if clues:
+            if clues and sent:
+                # The Sent copies of replies made from requests (not counted as incoming links).
+                link_sent_copies(self.store, folder_id, clues, now=datetime.now(UTC))
+            elif clues:
                 links = link_incoming_mail(self.store, folder_id, clues, now=datetime.now(UTC))
                 self.report.linked += len(links)
         except Exception as error:  # never the exception's text: it can quote a subject

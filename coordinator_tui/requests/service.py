@@ -17,13 +17,18 @@ from typing import TYPE_CHECKING, Any, Literal
 from coordinator_tui.i18n import _
 from coordinator_tui.requests import rules
 from coordinator_tui.requests.duetime import DueSpan, DueState, OfficeCalendar, due_spans
+from coordinator_tui.textclean import clean_line, clean_text
 from store import requests as db
 
 if TYPE_CHECKING:
-    from coordinator_tui.config import RequestsSection
-    from store.engine import Store
+    from email.message import EmailMessage
 
-Verb = Literal["priority", "category", "assignee", "status"]
+    from coordinator_tui.config import RequestsSection
+    from coordinator_tui.mail.compose import Draft
+    from store.engine import Store
+    from store.queries import OpenNotice
+
+Verb = Literal["priority", "category", "assignee", "status", "notice"]
 # Why a message is linked to a request, as request_mail.reason keeps it.
 REASON_CREATED = "created"  # the request was made from this message (C on the Mail screen)
 REASON_BY_HAND = "manual"  # linked by hand (L on the Mail screen)
@@ -175,7 +180,10 @@ class RequestService:
         note: str = "",
     ) -> db.RequestRow:
         """A new request (from mail or by hand), numbered OMA-YYYY-NNNN by the local year."""
-        title = " ".join(title.split())
+        # Cleaned as stored: a title or text pasted from anywhere may carry escapes, bidi controls
+        # or a lone surrogate (which SQLite cannot even store).
+        title = " ".join(clean_line(title, 500).split())
+        description = clean_text(description)
         if not title:
             raise rules.RuleError(_("A request needs a title."))
         if category:
@@ -246,6 +254,8 @@ class RequestService:
             changes["assignee"] = str(value).strip()
         elif verb == "status":
             return self._status_changes(row, str(value), now)
+        elif verb == "notice":
+            return {"notice_id": None if value is None else int(value)}
         merged = {**_fields(row), **changes}
         if row.status == rules.NEW and rules.is_triaged(
             merged["priority"], merged["category"], merged["assignee"]
@@ -313,6 +323,19 @@ class RequestService:
     def set_status(self, request_id: int, version: int, status: str) -> db.RequestRow:
         return self._change(request_id, version, "status", status)
 
+    def link_notice(self, request_id: int, version: int, notice_id: int | None) -> db.RequestRow:
+        """Link the request to a disruption notice (None: unlink); one undoable change."""
+        return self._change(request_id, version, "notice", notice_id)
+
+    def open_notices(self) -> list[OpenNotice]:
+        """The notices still open (newest first): what `i` can link a request to."""
+        from store.queries import open_notices
+
+        return open_notices(self.store)
+
+    def notice_subject(self, notice_id: int) -> tuple[str, bool] | None:
+        return db.notice_subject(self.store, notice_id)
+
     def escalate(self, request_id: int, version: int, ticket: str) -> db.RequestRow:
         """Waiting on DigiFinland, with DigiFinland's ticket number."""
         ticket = ticket.strip()
@@ -359,12 +382,136 @@ class RequestService:
             items.append(db.BulkItem(picked.request_id, picked.version, self._changes(row, verb, value, now)))
         return db.bulk_change(self.store, items, actor=self.actor, now=now, summary=f"{verb} × {len(items)}")
 
+    # --- mail out ---
+
+    def linked_messages(self, request_id: int) -> list[db.LinkedMessage]:
+        return db.linked_messages(self.store, request_id)
+
+    def unanswered(self, request_id: int) -> list[db.LinkedMessage]:
+        """Linked incoming mail with no reply after it: asked about before closing or resolving."""
+        return unanswered_messages(
+            db.linked_messages(self.store, request_id), db.last_reply_at(self.store, request_id)
+        )
+
+    def reply_draft(self, request_id: int) -> Draft:
+        """A reply from the request to its requester (`r`): the reference in the subject, threaded
+        to the latest message of the conversation, the original not quoted, canned-reply
+        placeholders filled from the request."""
+        from coordinator_tui.mail.compose import Draft, format_recipient, message_ids, reply_references
+
+        row = self._current(request_id)
+        contact = db.requester_contact(self.store, request_id) or db.RequesterContact("", "", "")
+        messages = db.linked_messages(self.store, request_id)
+        latest = conversation_latest(messages, contact.email)
+        incoming = [m for m in messages if m.folder_role != SENT_ROLE]
+        answered = conversation_latest(incoming, contact.email) if incoming else None
+        address, name = contact.email, contact.name
+        if not address and answered is not None:
+            address, name = answered.from_addr, answered.from_name
+        if not name and answered is not None and answered.from_addr.casefold() == address.casefold():
+            name = answered.from_name
+        topic = title_from_subject(latest.subject) if latest is not None else ""
+        subject = reply_subject_for(row.reference, topic or row.title)
+        values = {"reference": row.reference, "subject": subject}
+        if name.strip():
+            values["name"] = " ".join(name.split())
+        return Draft(
+            kind="reply",
+            to=format_recipient(name, address) if address else "",
+            subject=subject,
+            body="",
+            in_reply_to=" ".join(message_ids(latest.message_id)[:1]) if latest is not None else "",
+            references=(
+                reply_references(latest.references, latest.in_reply_to, latest.message_id)
+                if latest is not None
+                else ""
+            ),
+            source_message_id=answered.mail_message_id if answered is not None else None,
+            placeholder_values=values,
+        )
+
+    def record_reply(self, request_id: int, message: EmailMessage) -> db.RequestRow:
+        """The reply ``message`` went out (or into the demo outbox): the request's ``mail_out``
+        event, and its first response time when it is the first."""
+        from email.utils import getaddresses
+
+        headers = [str(value) for name in ("To", "Cc") for value in message.get_all(name, [])]
+        recipients = [addr for _name, addr in getaddresses(headers)]
+        return db.record_reply(
+            self.store,
+            request_id,
+            message_id=str(message.get("Message-ID", "")).strip(),
+            recipients=", ".join(addr for addr in recipients if addr),
+            subject=str(message.get("Subject", "")),
+            actor=self.actor,
+            now=self.now(),
+        )
+
     def undo(self) -> db.UndoResult | None:
         """Undo this person's last action (None when there is nothing to undo)."""
         return db.undo_last(self.store, actor=self.actor, now=self.now())
 
     def last_action(self) -> db.ActionRow | None:
         return db.last_undoable(self.store, self.actor)
+
+
+SENT_ROLE = "sent"  # the folder role of our own sent mail
+
+
+def reply_subject_for(reference: str, topic: str) -> str:
+    """``[OMA-2026-0042] topic``: the reference tag threads the answer back to the request."""
+    return f"[{reference}] {title_from_subject(topic)}".strip()
+
+
+def reply_message_id(reference: str, domain: str) -> str:
+    """A Message-ID for a reply from a request, carrying its reference (``<...OMA-2026-0042@domain>``),
+    so that an answer to it finds the request by In-Reply-To even before the Sent copy is synced."""
+    from email.utils import make_msgid
+
+    return make_msgid(idstring=reference, domain=domain or None)
+
+
+def tag_message_id(message: EmailMessage, reference: str) -> None:
+    """Give a built reply the request's Message-ID form, in the domain its Message-ID already had."""
+    current = str(message.get("Message-ID", ""))
+    domain = current.rsplit("@", 1)[1].rstrip(">") if "@" in current else ""
+    if "Message-ID" in message:
+        del message["Message-ID"]
+    message["Message-ID"] = reply_message_id(reference, domain)
+
+
+def conversation_latest(messages: Sequence[db.LinkedMessage], requester: str) -> db.LinkedMessage | None:
+    """The newest message of the conversation with the requester: from them or ours (Sent);
+    any linked message when none is (e.g. a request made from a forwarded message)."""
+    if not messages:
+        return None
+    wanted = requester.strip().casefold()
+    ours = [
+        m for m in messages if m.folder_role == SENT_ROLE or (wanted and m.from_addr.casefold() == wanted)
+    ]
+    return max(ours or messages, key=lambda m: (m.date, m.mail_message_id))
+
+
+def unanswered_messages(
+    messages: Sequence[db.LinkedMessage], last_reply: datetime | None
+) -> list[db.LinkedMessage]:
+    """Incoming linked messages after the last reply (from the request, or a linked copy in Sent)
+    that are not marked answered.
+
+    A message counts from when it was written or linked, whichever is later: a sender's Date
+    header may be wrong or old, and asking once too often beats closing over an open question.
+    """
+    replies = [m.date for m in messages if m.folder_role == SENT_ROLE]
+    if last_reply is not None:
+        replies.append(last_reply)
+    latest = max(replies) if replies else None
+    return [
+        m
+        for m in messages
+        if m.folder_role != SENT_ROLE
+        and not m.answered
+        and (latest is None or max(m.date, m.linked_at) > latest)
+    ]
 
 
 def title_from_subject(subject: str) -> str:

@@ -7,6 +7,7 @@ unfilled placeholder or an address that is not one stops it here, with the reaso
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -17,17 +18,19 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, OptionList, Static, TextArea
+from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from coordinator_tui.i18n import N_, _
 from coordinator_tui.mail.canned import (
+    PLACEHOLDERS,
     CannedError,
     CannedReply,
     filter_replies,
     render,
     unfilled_placeholders,
+    unknown_placeholders,
 )
 from coordinator_tui.mail.compose import (
     OUTBOX_KIND,
@@ -41,9 +44,12 @@ from coordinator_tui.mail.compose import (
 )
 from coordinator_tui.screens.base import translated
 from coordinator_tui.textclean import clean_line, clean_text
+from coordinator_tui.widgets.keyfooter import KeyFooter
 from coordinator_tui.widgets.safe import plain, plain_block
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     from coordinator_tui.app import CoordinatorApp
     from coordinator_tui.mail.send import SendResult
 
@@ -54,6 +60,19 @@ HEADINGS = {
     "forward": N_("Forwarding"),
 }
 LANGUAGE_NAMES = {"fi": N_("Finnish"), "sv": N_("Swedish")}
+
+
+@dataclass(frozen=True)
+class SendHooks:
+    """What the screen that opened the editor does around the send, in the send worker.
+
+    ``prepare`` adjusts the built message before it enters the outbox (e.g. a Message-ID that
+    names a request); ``sent`` runs once it has gone (or was stored in the demo outbox) and
+    returns a note for the user, "" when all went well. A failure in either is said, never raised.
+    """
+
+    prepare: Callable[[EmailMessage], None] | None = None
+    sent: Callable[[EmailMessage], str] | None = None
 
 
 # --- messages from the workers -------------------------------------------------------------------
@@ -233,9 +252,10 @@ class ComposeScreen(Screen[None]):
     ComposeScreen #compose-body { height: 1fr; }
     """
 
-    def __init__(self, draft: Draft) -> None:
+    def __init__(self, draft: Draft, hooks: SendHooks | None = None) -> None:
         super().__init__()
         self._bindings = translated(self._bindings)
+        self.hooks = hooks or SendHooks()
         # What a draft carries came from a stranger's mail: no escapes or bidi tricks in the fields.
         self.draft = replace(
             draft,
@@ -285,7 +305,7 @@ class ComposeScreen(Screen[None]):
                 show_line_numbers=False,
                 placeholder=_("Write the message here; ctrl+t inserts a canned reply."),
             )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = _(HEADINGS.get(self.draft.kind, HEADINGS["new"]))
@@ -463,6 +483,14 @@ class ComposeScreen(Screen[None]):
         unfilled = unfilled_placeholders(draft.subject + "\n" + draft.body)
         if unfilled:
             return _("Fill in {placeholders} before sending.").format(placeholders=", ".join(unfilled))
+        unknown = unknown_placeholders(draft.subject + "\n" + draft.body)
+        if unknown:
+            return _(
+                "{placeholders} is not a placeholder the app knows ({known}); fill it in or remove it "
+                "before sending."
+            ).format(
+                placeholders=", ".join(unknown), known=", ".join("{" + name + "}" for name in PLACEHOLDERS)
+            )
         try:
             if not parse_recipients(draft.to) and not parse_recipients(draft.cc):
                 return _("Add at least one recipient (To).")
@@ -509,10 +537,11 @@ class ComposeScreen(Screen[None]):
                 message_id_domain=DEMO_DOMAIN,
                 attachment=attachment,
             )
+            if self.hooks.prepare is not None:
+                self.hooks.prepare(message)
             queue_message(store, message, envelope_recipients(draft), kind=kind, demo=True)
-            self.post_message(
-                SendFinished("demo", _("Demo: the message was stored in the outbox and not sent."))
-            )
+            text = _("Demo: the message was stored in the outbox and not sent.")
+            self.post_message(SendFinished("demo", (text + " " + self._after_sent(message)).strip()))
             return
         try:
             message = build_message(
@@ -524,6 +553,8 @@ class ComposeScreen(Screen[None]):
         except DraftError as error:
             self.post_message(SendFinished("cancelled", str(error)))
             return
+        if self.hooks.prepare is not None:
+            self.hooks.prepare(message)
         if not config.smtp.host:
             self.post_message(
                 SendFinished(
@@ -551,6 +582,9 @@ class ComposeScreen(Screen[None]):
         text = _("Sent to {count} recipient(s).").format(count=len(result.accepted))
         if result.error:
             text += " " + result.error
+        recorded = self._after_sent(message)
+        if recorded:
+            text += " " + recorded
         if config.imap.host:
             imap_secret = app.password_from_worker("imap", config.imap.username)
             if imap_secret is None:
@@ -566,6 +600,15 @@ class ComposeScreen(Screen[None]):
             note_outbox_error(store, outbox_id, result.sent_copy_error)
             text += " " + result.sent_copy_error
         self.post_message(SendFinished("sent", text, result))
+
+    def _after_sent(self, message: EmailMessage) -> str:
+        """The caller's ``sent`` hook (worker only); its note, or the reason it failed."""
+        if self.hooks.sent is None:
+            return ""
+        try:
+            return self.hooks.sent(message)
+        except Exception as error:  # the message has gone: say what was not recorded, never raise
+            return _("The message went, but recording it failed: {error}").format(error=error)
 
     @on(SendFinished)
     def send_finished(self, message: SendFinished) -> None:

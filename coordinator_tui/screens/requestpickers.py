@@ -272,3 +272,39 @@ class LinkRequestPicker(ModalScreen["ListRow | None"]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         _report_errors(self, event)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question before a step the user may regret (closing with mail unanswered):
+    y (or k, kyllä) goes ahead; n (e, ei) or escape does nothing."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen #confirm-details { margin: 1 0; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("y,k", "yes", N_("Yes"), id="confirm.yes", tooltip=N_("Go ahead")),
+        Binding("n,e,escape", "no", N_("No"), id="confirm.no", tooltip=N_("Change nothing")),
+    ]
+
+    def __init__(self, question: str, details: Sequence[str] = ()) -> None:
+        super().__init__()
+        self._bindings = translated(self._bindings)
+        self.question = question
+        self.details = list(details)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="request-dialog", id="confirm-dialog"):
+            yield Static(plain(self.question, limit=400), classes="heading")
+            if self.details:
+                yield Static(
+                    Content("\n").join(plain(line, limit=120) for line in self.details[:8]),
+                    id="confirm-details",
+                )
+            yield Static(Content(_("y: yes · n or escape: no")), classes="intro")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)

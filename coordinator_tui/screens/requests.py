@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -34,8 +34,9 @@ from coordinator_tui.screens.base import AREA_BY_MODE, AreaScreen, translated
 from coordinator_tui.textclean import clean_line
 from coordinator_tui.timefmt import fi_datetime, short_datetime
 from coordinator_tui.turns import Turns
+from coordinator_tui.widgets.keyfooter import KeyFooter
 from coordinator_tui.widgets.maillist import fit
-from coordinator_tui.widgets.requestlist import RequestList, ViewSource, due_cell
+from coordinator_tui.widgets.requestlist import FilterInput, RequestList, ViewSource, due_cell
 from coordinator_tui.widgets.safe import plain, plain_block
 from store.errors import StoreError
 
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
     from coordinator_tui.requests.service import RequestService
     from store.mailview import MessageDetail
-    from store.requests import Conflict, EventRow, ListRow, RequestRow, ViewName
+    from store.requests import Conflict, EventRow, LinkedMessage, ListRow, RequestRow, SortName, ViewName
 
 VIEW_NAMES: dict[str, str] = {
     "untriaged": N_("Untriaged"),
@@ -71,7 +72,22 @@ FIELD_NAMES: dict[str, str] = {
     "unit_id": N_("unit"),
     "requester_email": N_("requester"),
     "requester_person_id": N_("requester"),
+    "notice_id": N_("disruption notice"),
 }
+# Why a message is on the request (request_mail.reason), as the detail pane says it.
+LINK_REASONS: dict[str, str] = {
+    "created": N_("created from"),
+    "manual": N_("linked by hand"),
+    "header": N_("reply (header match)"),
+    "subject_tag": N_("subject tag"),
+    "sent": N_("our reply"),
+}
+SORT_NAMES: dict[str, str] = {
+    "due": N_("due"),
+    "priority": N_("priority"),
+    "updated": N_("updated"),
+}
+SORT_ORDER: tuple[SortName, ...] = ("due", "priority", "updated")
 VIEW_LABEL_WIDTH = 24
 # Keys of triage mode: priorities on 1–4, categories on letters, assignees on 5–9.
 TRIAGE_CATEGORY_KEYS = "abcdefgh"
@@ -136,6 +152,28 @@ class DetailLoaded(Message):
     unit: str
     requester: str
     history: list[EventRow]
+    messages: list[LinkedMessage]
+    notice: tuple[str, bool] | None  # (subject, still open) of the linked notice
+
+
+@dataclass
+class UnansweredChecked(Message):
+    """Before closing or resolving: the requests (reference, count) with mail unanswered."""
+
+    verb: str
+    value: Any
+    found: list[tuple[str, int]]
+
+
+@dataclass
+class NoticeChoices(Message):
+    """What `i` can do on a request: unlink its notice, or link one of the open ones."""
+
+    request_id: int
+    version: int
+    reference: str
+    linked: tuple[int, str] | None  # (id, subject) of the notice it is linked to now
+    notices: list[tuple[int, str]]  # the open notices, newest first
 
 
 @dataclass
@@ -382,7 +420,7 @@ class TriageScreen(Screen[None]):
                 yield Static(Content(""), id="triage-keys")
             with VerticalScroll(id="triage-mail"):
                 yield Static(Content(""), id="triage-message")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load_next()
@@ -563,7 +601,24 @@ def _apply_verb(service: RequestService, request_id: int, version: int, verb: st
         return service.set_status(request_id, version, str(value))
     if verb == "escalate":
         return service.escalate(request_id, version, str(value))
+    if verb == "notice":
+        return service.link_notice(request_id, version, None if value is None else int(value))
     raise ValueError(f"unknown verb {verb!r}")
+
+
+# While a filter is typed, its exact length is counted only once no key has come for this long:
+# counting at once competed for the CPU with painting the rows of the next key.
+FILTER_COUNT_DELAY_S = 0.15
+
+
+def _typing_goes_on(worker: Any) -> bool:
+    """Wait ``FILTER_COUNT_DELAY_S`` in a worker; True if it was cancelled meanwhile (a new key)."""
+    deadline = time.monotonic() + FILTER_COUNT_DELAY_S
+    while time.monotonic() < deadline:
+        if worker.is_cancelled:
+            return True
+        time.sleep(0.01)
+    return bool(worker.is_cancelled)
 
 
 # --- the screen ----------------------------------------------------------------------------------
@@ -616,6 +671,42 @@ class RequestsScreen(AreaScreen):
             ),
             ("n", "note", N_("Note"), "requests.note", N_("Add an internal note"), False, None),
             (
+                "r",
+                "reply",
+                N_("Reply"),
+                "requests.reply",
+                N_("Reply to the requester by e-mail"),
+                False,
+                None,
+            ),
+            (
+                "i",
+                "link_notice",
+                N_("Notice"),
+                "requests.notice",
+                N_("Link to the open disruption notice (again: unlink)"),
+                False,
+                None,
+            ),
+            (
+                "o",
+                "onboard",
+                N_("Onboard"),
+                "requests.onboard",
+                N_("Start an onboarding checklist for the person the request is about"),
+                False,
+                None,
+            ),
+            (
+                "O",
+                "sort",
+                N_("Sort"),
+                "requests.sort",
+                N_("Sort by due time, priority or last update"),
+                False,
+                None,
+            ),
+            (
                 "m",
                 "merge",
                 N_("Merge"),
@@ -662,6 +753,7 @@ class RequestsScreen(AreaScreen):
         self.view: ViewName = "untriaged"
         self.counts: dict[str, int] = {}
         self.filter_text = ""
+        self.sort: SortName = "due"
         self.apply_next_to_selection = False
         self.priority_pending = False
         self._versions: dict[int, int] = {}  # request id → the version our own last change left
@@ -734,7 +826,7 @@ class RequestsScreen(AreaScreen):
         """
         service = self._service()
         worker = get_current_worker()
-        source = ViewSource(service, view, 0, match=match)
+        source = ViewSource(service, view, 0, match=match, sort=self.sort)
         more = source.prefetch()
         if worker.is_cancelled:
             return
@@ -742,6 +834,8 @@ class RequestsScreen(AreaScreen):
         self.post_message(ListLoaded(source, keep_index, keep_id))
         counts = dict(service.counts()) if with_counts else None
         if more:
+            if match and not counts and _typing_goes_on(worker):
+                return  # the next key's filter replaces this one: its length is never shown
             count = counts[view] if counts is not None and not match else service.count(view, match=match)
             if not worker.is_cancelled:
                 self.post_message(CountKnown(source, count))
@@ -765,7 +859,7 @@ class RequestsScreen(AreaScreen):
     @on(ListLoaded)
     def show_list(self, message: ListLoaded) -> None:
         source = message.source
-        if source.view != self.view or source.match != self.filter_text:
+        if source.view != self.view or source.match != self.filter_text or source.sort != self.sort:
             return  # the user moved on meanwhile
         request_list = self.request_list
         request_list.set_source(source, message.cursor)
@@ -816,6 +910,8 @@ class RequestsScreen(AreaScreen):
             (_(VIEW_NAMES[self.view]), "bold"),
             " · ",
             count_text("{n} request", "{n} requests", count),
+            " · ",
+            (_("sorted by {sort}").format(sort=_(SORT_NAMES[self.sort])), "dim"),
         ]
         if self.filter_text:
             parts += [" · ", _("filter") + ": ", plain(self.filter_text, limit=60)]
@@ -826,7 +922,12 @@ class RequestsScreen(AreaScreen):
             parts += [" · ", (_("next verb: to the selected"), "bold $warning")]
         if self.priority_pending:
             parts += [" · ", (_("priority: press 1–4"), "bold $warning")]
-        title.update(Content.assemble(*parts))
+        content = Content.assemble(*parts)
+        if getattr(self, "_title_shown", None) == content:
+            return  # a list read again or a count known often leaves the title as it was
+        self._title_shown = content
+        # One line high (app.tcss): a new title never changes the layout, so none is asked for.
+        title.update(content, layout=False)
 
     @on(OptionList.OptionHighlighted, "#requests-views")
     def view_chosen(self, event: OptionList.OptionHighlighted) -> None:
@@ -870,7 +971,9 @@ class RequestsScreen(AreaScreen):
         if row is None or get_current_worker().is_cancelled:
             return
         unit, requester = db.unit_and_requester(service.store, request_id)
-        self.post_message(DetailLoaded(row, unit, requester, service.history(request_id)))
+        messages = service.linked_messages(request_id)
+        notice = service.notice_subject(row.notice_id) if row.notice_id is not None else None
+        self.post_message(DetailLoaded(row, unit, requester, service.history(request_id), messages, notice))
 
     @on(DetailLoaded)
     def show_detail(self, message: DetailLoaded) -> None:
@@ -914,11 +1017,51 @@ class RequestsScreen(AreaScreen):
             lines.append(line(_("DigiFinland"), plain(row.digifinland_ticket, limit=60)))
         if row.merged_into_id is not None:
             lines.append(line(_("Merged into"), str(row.merged_into_id)))
+        if row.notice_id is not None:
+            subject, still_open = message.notice or (_("(removed)"), False)
+            lines.append(
+                line(
+                    _("Notice"),
+                    Content.assemble(
+                        plain(subject or f"#{row.notice_id}", limit=100),
+                        ("" if still_open else " · " + _("closed"), "dim"),
+                    ),
+                )
+            )
         text = Content("\n").join(lines)
         if row.description:
             text = Content.assemble(text, "\n\n", plain_block(row.description[:5000]))
+        if message.messages:
+            text = Content.assemble(text, "\n\n", self._messages(message.messages, now))
         self.query_one("#requests-fields", Static).update(text)
         self.query_one("#requests-history", Static).update(self._history(message.history, now))
+
+    def _messages(self, messages: list[LinkedMessage], now: Any) -> Content:
+        """The linked messages, newest first, each with why it is on the request."""
+        lines: list[Content] = [Content.styled(_("Messages"), "bold $accent")]
+        for mail in reversed(messages[-50:]):
+            when = short_datetime(mail.date, now)
+            who = mail.from_name or mail.from_addr
+            reason = (
+                _(LINK_REASONS[mail.reason])
+                if mail.reason in LINK_REASONS
+                else clean_line(mail.reason, limit=20)
+            )
+            lines.append(
+                Content.assemble(
+                    (f"{when:<8}", "dim"),
+                    " ",
+                    (fit(clean_line(who, limit=60), 18).ljust(19), "bold"),
+                    plain(mail.subject, limit=60),
+                    "  ",
+                    (f"[{reason}]", "italic $text-muted"),
+                )
+            )
+        if len(messages) > 50:
+            lines.append(
+                Content.styled(count_text("… and {n} older", "… and {n} older", len(messages) - 50), "dim")
+            )
+        return Content("\n").join(lines)
 
     def _history(self, events: list[EventRow], now: Any) -> Content:
         lines: list[Content] = [Content.styled(_("History"), "bold $accent")]
@@ -939,6 +1082,20 @@ class RequestsScreen(AreaScreen):
                 body = Content.assemble((_("note") + ": ", "italic"), plain(event.text, limit=300))
             elif event.kind == "created":
                 body = Content.assemble(_("created") + ": ", plain(event.text, limit=200))
+            elif event.kind == "mail_out":
+                body = Content.assemble(
+                    (_("reply sent") + ": ", "italic"),
+                    plain(event.old, limit=80),
+                    " · " if event.old else "",
+                    plain(event.text, limit=120),
+                )
+            elif event.kind == "mail_in":
+                if event.text in LINK_REASONS:  # linked by the sync: why
+                    body = Content.assemble(
+                        (_("mail in"), "italic"), (f"  [{_(LINK_REASONS[event.text])}]", "italic $text-muted")
+                    )
+                else:
+                    body = Content.assemble((_("mail in") + ": ", "italic"), plain(event.text, limit=200))
             else:
                 body = Content.assemble(
                     f"{clean_line(event.kind, limit=30)}: ", plain(event.text or event.new, limit=200)
@@ -958,7 +1115,9 @@ class RequestsScreen(AreaScreen):
     def action_filter(self) -> None:
         field = self._filter_field()
         if field is None:
-            field = Input(id="requests-filter", placeholder=_("Filter: reference, title, requester, text"))
+            field = FilterInput(
+                id="requests-filter", placeholder=_("Filter: reference, title, requester, text")
+            )
             self.query_one("#requests-main", Vertical).mount(field, before="#requests-list-title")
         field.display = True
         field.focus()
@@ -1020,10 +1179,23 @@ class RequestsScreen(AreaScreen):
             self.notify(_("No request here."), markup=False)
         return row
 
-    def _go(self, verb: str, value: Any) -> None:
-        """Apply a verb to the selection (after `;`) or to the row under the cursor."""
+    def _go(self, verb: str, value: Any, *, confirmed: bool = False) -> None:
+        """Apply a verb to the selection (after `;`) or to the row under the cursor.
+
+        Resolving or closing asks first when linked mail has no reply after it (``confirmed``:
+        asked already, or nothing to ask).
+        """
         from coordinator_tui.requests.service import Selected
 
+        if verb == "status" and value in (rules.RESOLVED, rules.CLOSED) and not confirmed:
+            if self._wants_selection():
+                ids = sorted(self.request_list.marked)
+            else:
+                row = self._row()
+                ids = [row.id] if row is not None else []
+            if ids:
+                self.check_unanswered(ids, verb, value)
+            return
         if self.apply_next_to_selection:
             self.apply_next_to_selection = False
             marked = dict(self.request_list.marked)
@@ -1175,6 +1347,151 @@ class RequestsScreen(AreaScreen):
                 source=source.reference, target=survivor.reference
             )
             self.post_message(Changed([source, survivor], said))
+
+    # --- closing with mail unanswered -----------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="requests-unanswered", exit_on_error=False)
+    def check_unanswered(self, request_ids: list[int], verb: str, value: Any) -> None:
+        service = self._service()
+        found = []
+        for request_id in request_ids:
+            waiting = service.unanswered(request_id)
+            if waiting:
+                row = service.get(request_id)
+                found.append((row.reference if row else str(request_id), len(waiting)))
+        self.post_message(UnansweredChecked(verb, value, found))
+
+    @on(UnansweredChecked)
+    def unanswered_checked(self, message: UnansweredChecked) -> None:
+        from coordinator_tui.screens.requestpickers import ConfirmScreen
+
+        if not message.found:
+            self._go(message.verb, message.value, confirmed=True)
+            return
+        question = (
+            _("Linked mail has no reply after it. Resolve anyway?")
+            if message.value == rules.RESOLVED
+            else _("Linked mail has no reply after it. Close anyway?")
+        )
+        details = [
+            f"{reference}: " + count_text("{n} message unanswered", "{n} messages unanswered", n)
+            for reference, n in message.found
+        ]
+
+        def answered(go_ahead: bool | None) -> None:
+            if go_ahead:
+                self._go(message.verb, message.value, confirmed=True)
+            else:
+                self.apply_next_to_selection = False
+                self._show_title()
+                self.notify(_("Nothing was changed."), markup=False)
+
+        self.app.push_screen(ConfirmScreen(question, details), answered)
+
+    # --- reply ------------------------------------------------------------------------------------
+
+    def action_reply(self) -> None:
+        row = self._row()
+        if row is None:
+            return
+        self.apply_next_to_selection = False  # a reply goes to one requester
+        self.build_reply(row.id)
+
+    @work(thread=True, exclusive=True, group="requests-reply", exit_on_error=False)
+    def build_reply(self, request_id: int) -> None:
+        from coordinator_tui.requests.service import tag_message_id
+        from coordinator_tui.screens.compose import ComposeScreen, SendHooks
+
+        service = self._service()
+        try:
+            row = service.get(request_id)
+            if row is None:
+                raise StoreError(_("The request is no longer in the store."), "")
+            draft = service.reply_draft(request_id)
+        except (rules.RuleError, StoreError) as error:
+            self._tell(error_words(error), "warning")
+            return
+
+        def sent(message: Any) -> str:
+            after = service.record_reply(request_id, message)
+            self._versions[after.id] = after.version
+            self.post_message(Changed([after], ""))
+            return _("Recorded on {reference}.").format(reference=after.reference)
+
+        hooks = SendHooks(prepare=partial(tag_message_id, reference=row.reference), sent=sent)
+        self.app.call_from_thread(self.app.push_screen, ComposeScreen(draft, hooks))
+
+    # --- the disruption notice --------------------------------------------------------------------
+
+    def action_link_notice(self) -> None:
+        row = self._row()
+        if row is None:
+            return
+        self.apply_next_to_selection = False
+        self.load_notice_choices(row.id)
+
+    @work(thread=True, exclusive=True, group="requests-notice", exit_on_error=False)
+    def load_notice_choices(self, request_id: int) -> None:
+        service = self._service()
+        row = service.get(request_id)
+        if row is None:
+            self._tell(_("The request is no longer in the store."), "warning")
+            return
+        linked = None
+        if row.notice_id is not None:
+            found = service.notice_subject(row.notice_id)
+            linked = (row.notice_id, found[0] if found else "")
+        notices = [(notice.id, notice.subject) for notice in service.open_notices()]
+        version = max(row.version, self._versions.get(row.id, 0))
+        self.post_message(NoticeChoices(row.id, version, row.reference, linked, notices))
+
+    @on(NoticeChoices)
+    def notice_choices(self, message: NoticeChoices) -> None:
+        def link(notice_id: int | None) -> None:
+            self.run_change(self._turns.take(), message.request_id, message.version, "notice", notice_id)
+
+        if message.linked is not None:
+            link(None)  # `i` again unlinks
+            self.notify(
+                _("{reference} unlinked from the notice · u undoes").format(reference=message.reference),
+                markup=False,
+            )
+            return
+        if not message.notices:
+            self.notify(_("There is no open disruption notice to link to."), markup=False)
+            return
+        if len(message.notices) == 1:
+            link(message.notices[0][0])
+            self.notify(
+                _("{reference} linked to the open notice · u undoes").format(reference=message.reference),
+                markup=False,
+            )
+            return
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                link(int(value))
+
+        choices = [(str(notice_id), subject or f"#{notice_id}") for notice_id, subject in message.notices]
+        self.app.push_screen(PickerScreen(_("Link to which open notice?"), choices), chosen)
+
+    # --- onboarding -------------------------------------------------------------------------------
+
+    def action_onboard(self) -> None:
+        row = self._row()
+        if row is None or self.coordinator.store is None:
+            return
+        self.apply_next_to_selection = False  # a checklist is for one person
+        from coordinator_tui.screens.requestonboarding import RequestOnboardingScreen
+
+        self.app.push_screen(RequestOnboardingScreen(row.id, row.reference))
+
+    # --- sort -------------------------------------------------------------------------------------
+
+    def action_sort(self) -> None:
+        self.sort = SORT_ORDER[(SORT_ORDER.index(self.sort) + 1) % len(SORT_ORDER)]
+        self._show_title()
+        self.load_requests(self.view, self.filter_text, None, 0)
 
     def action_undo(self) -> None:
         self.run_undo(self._turns.take())

@@ -7,21 +7,25 @@ remembers where each block it has read starts; a jump far down walks the blocks 
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
+from textual import events, work
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Input
 
 from coordinator_tui.i18n import N_, _
 from coordinator_tui.requests import rules
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
     from store.requests import ListRow, SortName, ViewName
 
 BLOCK_ROWS = 100
+_NOTHING_YET = object()  # no row announced yet: the first one always is
 KEPT_BLOCKS = 6
 # Within this many calendar days of the due time the list counts office time (as the rules do);
 # further out, calendar days say enough and cost nothing (office time walks the days one by one).
@@ -50,19 +55,52 @@ DUE_WIDTH = 14
 UPDATED_WIDTH = 7
 
 
+PENDING = "…"  # a due cell waiting for the holiday calendar
+CALENDAR_DELAY_S = 0.1
+REUSE_PAINTED_S = 30.0  # painted rows are reused by the next read of the same list for this long
+
+# The calendars (by id) whose holidays are loaded. Loading them the first time (the holidays
+# library and its Finnish calendar) takes 0.3–0.9 s: in render_line it held up the first paint.
+_READY_CALENDARS: set[int] = set()
+
+
+def calendar_ready(service: RequestService) -> bool:
+    return id(service.calendar) in _READY_CALENDARS
+
+
+def load_calendar(service: RequestService, now: datetime) -> None:
+    """Load the holidays the due cells need (this year's and the next week's). Worker only.
+
+    A calendar that fails to load counts as loaded all the same: the cells then compute (and
+    fail) as they did before, rather than waiting for ever.
+    """
+    try:
+        today = now.astimezone(service.calendar.zone).date()
+        service.calendar.is_holiday(today)
+        service.calendar.is_holiday(today + OFFICE_TIME_WITHIN + timedelta(days=1))
+    finally:
+        _READY_CALENDARS.add(id(service.calendar))
+
+
 @dataclass(frozen=True)
 class DueCell:
     text: str
     kind: str  # "" · "soon" · "overdue" · "paused"
 
 
-def due_cell(service: RequestService, row: ListRow, now: datetime) -> DueCell:
-    """Time left (or overdue) for a list row, in office time near the due time."""
+def due_cell(service: RequestService, row: ListRow, now: datetime, *, office: bool = True) -> DueCell:
+    """Time left (or overdue) for a list row, in office time near the due time.
+
+    Without ``office`` (the holiday calendar is not loaded yet) a row near its due time shows
+    ``…`` until it is: the list is painted first, the calendar read in a worker after.
+    """
     if row.due_at is None or not rules.is_open(row.status):
         return DueCell("", "")
     if row.status == rules.WAITING_REQUESTER:
         return DueCell(_("paused"), "paused")
     delta = row.due_at - now
+    if abs(delta) <= OFFICE_TIME_WITHIN and not office:
+        return DueCell(PENDING, "")
     if abs(delta) <= OFFICE_TIME_WITHIN:
         left = service.calendar.state(row.due_at, now).left
         text = duration(abs(left))
@@ -121,6 +159,20 @@ class ViewSource:
         return rows
 
 
+class FilterInput(Input):
+    """The filter field of a list: one fixed line, so a key typed into it never lays out the screen.
+
+    Textual's Input sets its virtual size (the text's width) on every change, and that reactive
+    asks for a layout of the whole screen: ~25 % of the main thread's work per filter key on the
+    Requests screen. Here the new size is set first without one (the field's own size cannot
+    change: height 3, the width of its column), so Input's own assignment finds it unchanged.
+    """
+
+    def _watch_value(self, value: str) -> None:
+        self.set_reactive(Widget.virtual_size, Size(self.content_width, 1))
+        super()._watch_value(value)
+
+
 class EmptyRequests:
     count = 0
     view = "open"
@@ -162,13 +214,16 @@ class RequestList(ScrollView, can_focus=True):
         self._now = now
         self.source: ViewSource | EmptyRequests = EmptyRequests()
         self._blocks: OrderedDict[int, list[ListRow]] = OrderedDict()
-        self._due: dict[int, DueCell] = {}
+        self._due: dict[tuple[int, int], DueCell] = {}  # by (request id, version)
+        self._painted_since = 0.0  # monotonic time the painted rows' cache was started
         # Painted rows by what they show: a cursor move repaints every line, but only two change.
         self._strips: dict[tuple[Any, ...], Strip] = {}
         self._base: Style | None = None
         self.marked: dict[int, int] = {}  # request id → the version the user saw when selecting
         self.painted_cursor: int | None = None  # for bench/requests_screen: the cursor row last painted
         self.painted_version: int | None = None  # ... and the version of the row painted there
+        self._highlighted: object = _NOTHING_YET  # (id, version) of the row last announced
+        self._calendar_loading = False
 
     # --- the data -----------------------------------------------------------------------------
 
@@ -180,15 +235,37 @@ class RequestList(ScrollView, can_focus=True):
         return sum(len(block) for block in self._blocks.values())
 
     def set_source(self, source: ViewSource | EmptyRequests, cursor: int = 0) -> None:
+        old = self.source
         self.source = source
+        if (
+            isinstance(source, ViewSource)
+            and not calendar_ready(source.service)
+            and not self._calendar_loading
+        ):
+            # The holidays, read a moment after the rows are painted (or, for a screen built in the
+            # background, while the user is still elsewhere): the rows near their due time wait.
+            self._calendar_loading = True
+            self.set_timer(CALENDAR_DELAY_S, partial(self.load_calendar, source.service))
         self._blocks.clear()
-        self._due.clear()
-        self._strips.clear()
+        # The rows painted for the last source serve this one where the same request (at the same
+        # version) comes again: a filter key mostly keeps the rows at the top. Only for a while,
+        # for the time left and the "updated" column follow the clock.
+        same_list = (
+            isinstance(old, ViewSource)
+            and isinstance(source, ViewSource)
+            and (old.view, old.sort) == (source.view, source.sort)
+        )
+        if not same_list or time.monotonic() - self._painted_since > REUSE_PAINTED_S:
+            self._due.clear()
+            self._strips.clear()
+            self._painted_since = time.monotonic()
         self.virtual_size = Size(1, source.count)
         self.set_reactive(RequestList.cursor, self._clamp(cursor))
         self._scroll_to_cursor(center=True)
         self.refresh()
-        self.post_message(self.Highlighted(self, self.current_row()))
+        # A list read again (a filter key, a count) often has the same request at the cursor:
+        # announcing it would read and paint its details again for nothing.
+        self._announce(self.current_row(), only_if_changed=True)
 
     def set_count(self, count: int) -> None:
         """The source's exact length, known after its first rows were shown."""
@@ -238,7 +315,14 @@ class RequestList(ScrollView, can_focus=True):
     def watch_cursor(self, old: int, new: int) -> None:
         self._scroll_to_cursor()
         self.refresh()
-        self.post_message(self.Highlighted(self, self.current_row()))
+        self._announce(self.current_row())
+
+    def _announce(self, row: ListRow | None, *, only_if_changed: bool = False) -> None:
+        key = None if row is None else (row.id, row.version)
+        if only_if_changed and key == self._highlighted:
+            return
+        self._highlighted = key
+        self.post_message(self.Highlighted(self, row))
 
     def _scroll_to_cursor(self, *, center: bool = False) -> None:
         height = self.scrollable_content_region.height
@@ -290,11 +374,29 @@ class RequestList(ScrollView, can_focus=True):
     # --- painting -----------------------------------------------------------------------------
 
     def _due_of(self, row: ListRow) -> DueCell:
-        cell = self._due.get(row.id)
+        cell = self._due.get((row.id, row.version))
         if cell is None and isinstance(self.source, ViewSource):
-            cell = due_cell(self.source.service, row, self._now())
-            self._due[row.id] = cell
+            service = self.source.service
+            ready = calendar_ready(service)
+            cell = due_cell(service, row, self._now(), office=ready)
+            if ready:
+                self._due[(row.id, row.version)] = cell
+            elif cell.text == PENDING and not self._calendar_loading:
+                self._calendar_loading = True
+                self.load_calendar(service)
         return cell or DueCell("", "")
+
+    @work(thread=True, exclusive=True, group="requestlist-calendar", exit_on_error=False)
+    def load_calendar(self, service: RequestService) -> None:
+        try:
+            load_calendar(service, self._now())
+        finally:
+            self.app.call_from_thread(self._calendar_loaded)
+
+    def _calendar_loaded(self) -> None:
+        self._calendar_loading = False
+        self._strips.clear()  # the rows painted with "…" are painted again with their times
+        self.refresh()
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -310,7 +412,8 @@ class RequestList(ScrollView, can_focus=True):
             self.painted_cursor = index
             self.painted_version = row.version
         marked = row.id in self.marked
-        key = (row.id, row.version, is_cursor, marked, width, self.has_focus)
+        # updated_at too: a note or incoming mail touches it without a new version.
+        key = (row.id, row.version, row.updated_at, is_cursor, marked, width, self.has_focus)
         strip = self._strips.get(key)
         if strip is None:
             strip = self._render_row(row, is_cursor, marked, width, base)

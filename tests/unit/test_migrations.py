@@ -216,7 +216,7 @@ def test_upgrade_from_first_revision_keeps_every_row(old_store: tuple[Store, dic
 
     ensure_current(store)
 
-    assert revision_of(store.path) == head_revision() == "0006"
+    assert revision_of(store.path) == head_revision() == "0007"
     after = snapshot(store.path)
     # Later revisions may add columns; every value that was there is still there, unchanged.
     kept = {
