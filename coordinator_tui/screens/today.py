@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import ClassVar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -19,6 +21,10 @@ from coordinator_tui.screens.base import AREA_BY_MODE, AreaScreen
 from coordinator_tui.textclean import clean_line
 from coordinator_tui.timefmt import day_bounds, duration, fi_date, fi_datetime, local
 from store.queries import DashboardCounts, dashboard_counts, last_mail_sync, open_notices
+
+if TYPE_CHECKING:
+    from coordinator_tui.meetings.schedule import DueMeeting
+    from store.engine import Store
 
 WEEKDAYS = (
     N_("Monday"),
@@ -31,11 +37,39 @@ WEEKDAYS = (
 )
 
 
+MEETING_DAYS = 30  # the cooperation meetings due within this many days are shown
+MEETINGS_NAMED = 2  # of them, the first few units by name (on one line under the count)
+
+
+@dataclass
+class MeetingsDue(Message):
+    """The cooperation meetings due within MEETING_DAYS (overdue ones included), earliest first."""
+
+    meetings: list[DueMeeting]
+    today: date
+
+
+def meetings_due(store: Store, now: datetime) -> tuple[list[DueMeeting], date]:
+    """Worker side: every unit's next meeting from the units alone (no people read), then the due."""
+    from coordinator_tui.directory.service import DirectoryService
+    from coordinator_tui.meetings.schedule import due_within
+    from store.directory import Directory, load_units
+
+    service = DirectoryService(store, clock=lambda: now)
+    due, _held = service.meetings(Directory(units=load_units(store)))
+    today = service.today()
+    return due_within(due, today, MEETING_DAYS), today
+
+
 class TodayScreen(AreaScreen):
     AREA = "today"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("enter", "open_area", N_("Open the selected area"), id="today.open", show=False),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._meetings: MeetingsDue | None = None
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="today-body"):
@@ -71,7 +105,13 @@ class TodayScreen(AreaScreen):
         today, end_of_today = day_bounds(now)
         counts = dashboard_counts(store, now, end_of_today, today)
         notices = open_notices(store)
+        due, today_local = meetings_due(store, now)
+        self.post_message(MeetingsDue(due, today_local))  # before the counts: they show it
         self.post_message(DashboardLoaded(counts, notices, last_mail_sync(store)))
+
+    @on(MeetingsDue)
+    def meetings_read(self, message: MeetingsDue) -> None:
+        self._meetings = message
 
     @on(DashboardLoaded)
     def show_dashboard(self, message: DashboardLoaded) -> None:
@@ -85,7 +125,8 @@ class TodayScreen(AreaScreen):
         highlighted = areas.highlighted
         areas.clear_options()
         areas.add_options(
-            Option(self._area_line(mode, text), id=mode) for mode, text in self._area_texts(message.counts)
+            Option(self._area_line(mode, text), id=mode)
+            for mode, text in [*self._area_texts(message.counts), ("network", self._meetings_text())]
         )
         areas.highlighted = highlighted if highlighted is not None else 0
         notices = self.query_one("#today-notices", OptionList)
@@ -127,6 +168,30 @@ class TodayScreen(AreaScreen):
             ("feeds", count_text("{n} new item", "{n} new items", counts.new_feed_items)),
             ("onboarding", count_text("{n} task due", "{n} tasks due", counts.onboarding_due)),
         ]
+
+    def _meetings_text(self) -> str:
+        """``12 cooperation meetings due within 30 days, 12 of them overdue`` and, on a second line
+        under it, the first units with their due dates."""
+        if self._meetings is None:
+            return ""
+        due, today = self._meetings.meetings, self._meetings.today
+        text = count_text(
+            "{n} cooperation meeting due within 30 days",
+            "{n} cooperation meetings due within 30 days",
+            len(due),
+        )
+        overdue = sum(1 for meeting in due if meeting.due_on < today)
+        if overdue:
+            text += ", " + _("{n} of them overdue").format(n=overdue)
+        if due:
+            named = " · ".join(
+                f"{clean_line(meeting.unit_name, limit=30)} {fi_date(meeting.due_on)}"
+                for meeting in due[:MEETINGS_NAMED]
+            )
+            if len(due) > MEETINGS_NAMED:
+                named += " · " + _("{n} more").format(n=len(due) - MEETINGS_NAMED)
+            text += "\n" + " " * 20 + named
+        return text
 
     @staticmethod
     def _area_line(mode: str, text: str) -> Content:
