@@ -84,22 +84,46 @@ def ensure_current(store: Store) -> None:
 
 
 def backup_before_upgrade(path: Path, revision: str) -> Path:
-    """Copy the store with SQLite's backup API (consistent even with a WAL) before changing it."""
-    target = _new_private_file(path, f"before-{revision}-{datetime.now():%Y%m%d-%H%M%S}")
+    """Copy the store with SQLite's backup API (consistent even with a WAL) before changing it.
+
+    The copy is written as ``<name>.before-….partial`` and gets its real name only when whole: a
+    process killed mid-copy leaves a ``.partial`` file, never an empty store named like a backup.
+    """
+    label = f"before-{revision}-{datetime.now():%Y%m%d-%H%M%S}"
+    partial = _new_private_file(path, f"{label}.partial")
     try:
         source = sqlite3.connect(path)
-        destination = sqlite3.connect(target)
+        destination = sqlite3.connect(partial)
         with destination:
             source.backup(destination)
         source.close()
         destination.close()
+        return _publish(partial, path, label)
     except (sqlite3.Error, OSError) as error:
-        target.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
         raise StoreError(
             f"Could not copy the store {path} before upgrading it ({error}).",
             "Nothing was changed. Free some disk space and start again.",
         ) from error
-    return target
+
+
+def _publish(partial: Path, beside: Path, label: str) -> Path:
+    """Give the finished copy the first free name ``<name>.<label>`` (``-2``, ``-3``, ...), atomically."""
+    for attempt in range(1, 1000):
+        suffix = label if attempt == 1 else f"{label}-{attempt}"
+        target = beside.with_name(f"{beside.name}.{suffix}")
+        try:
+            os.link(partial, target)  # never replaces: two starts in one second keep both copies
+        except FileExistsError:
+            continue
+        except OSError:  # a file system without hard links: a rename, if the name is still free
+            if target.exists():
+                continue
+            os.replace(partial, target)
+            return target
+        partial.unlink()
+        return target
+    raise OSError(f"too many backups of {beside.name} in one second")
 
 
 def _new_private_file(beside: Path, label: str) -> Path:
