@@ -40,6 +40,7 @@ FOLDER_POLL_SECONDS = 5 * 60  # every folder, not only INBOX
 INBOX_POLL_SECONDS = 60  # without IDLE: NOOP on INBOX this often
 TICK_SECONDS = 0.5  # how soon a stop or a wake is noticed while waiting
 # RFC 5530 codes of a login that failed for the server's own reasons (e.g. its auth service is busy).
+QUIET_RECONNECT_EVERY = 60.0  # seconds: a split line more often than this is reported as usual
 TRANSIENT_LOGIN_CODES = ("UNAVAILABLE", "SERVERBUG", "INUSE", "LIMIT")
 CHANGE_RESPONSES = frozenset({b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"})
 
@@ -109,6 +110,7 @@ class _Wake(enum.Enum):
     TIMEOUT = "timeout"
     WAKE = "wake"
     STOP = "stop"
+    FAILED = "failed"  # the link broke while idling (the error is raised, never returned)
 
 
 def is_change(response: Any) -> bool:
@@ -116,6 +118,14 @@ def is_change(response: Any) -> bool:
     if not isinstance(response, tuple) or len(response) < 2:
         return False
     return any(isinstance(item, bytes) and item.upper() in CHANGE_RESPONSES for item in response[:2])
+
+
+def is_split_line(error: ImapError) -> bool:
+    """Whether the error is imaplib's "unterminated line": half a response line read while IDLE."""
+    from imapclient.exceptions import IMAPClientAbortError
+
+    cause = error.__cause__
+    return isinstance(cause, IMAPClientAbortError) and "unterminated line" in str(cause)
 
 
 def waits_for_user(error: ImapError) -> WatchState | None:
@@ -171,6 +181,7 @@ class MailWatcher:
         self._password: Credential | None = None
         self._refused = False  # the last password was refused: the source should not give it again
         self._ever_connected = False
+        self._last_quiet_reconnect = -QUIET_RECONNECT_EVERY  # see _after_error
         self.on_state = on_state
         self.on_progress = on_progress
         self.on_synced = on_synced
@@ -223,6 +234,13 @@ class MailWatcher:
             self._emit(WatchStatus(WatchState.STOPPED))
 
     def _after_error(self, error: ImapError) -> None:
+        if is_split_line(error) and time.monotonic() - self._last_quiet_reconnect > QUIET_RECONNECT_EVERY:
+            # imapclient's idle_check reads lines from a non-blocking socket and can see half a line
+            # when a response arrives in two packets (imapclient issue #519). Nothing is wrong with
+            # the server or the link: reconnect at once, quietly; the sync catches up by UID.
+            self._last_quiet_reconnect = time.monotonic()
+            log.info("mail watch: IDLE saw a line split in two; reconnecting")
+            return
         waiting = waits_for_user(error)
         if waiting is not None:
             log.warning("mail watch: %s; waiting for the user", waiting.value)
@@ -336,12 +354,15 @@ class MailWatcher:
                     # The socket was readable yet nothing came: imapclient swallows an EOF here, so
                     # leave IDLE; DONE on a closed connection raises, a live one just goes on.
                     break
+        except ImapError:
+            reason = _Wake.FAILED  # the link broke: that error is the one to report, not DONE's
+            raise
         finally:
             # DONE before anything else: a server in IDLE ignores every other command (even LOGOUT).
             try:
                 done = guarded(self._where, client.idle_done)
             except ImapError:
-                if reason is not _Wake.STOP:
+                if reason not in (_Wake.STOP, _Wake.FAILED):
                     raise
                 done = None
         if reason is _Wake.TIMEOUT and any(is_change(item) for item in _responses(done)):

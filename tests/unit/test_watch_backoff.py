@@ -24,6 +24,7 @@ from coordinator_tui.mail.watch import (
     WatchState,
     WatchStatus,
     is_change,
+    is_split_line,
     waits_for_user,
 )
 
@@ -388,3 +389,35 @@ def test_the_app_module_does_not_load_the_sync_code_before_the_first_frame() -> 
     heavy = {"pydantic", "imapclient", "coordinator_tui.mail.watch", "coordinator_tui.mail.sync"}
     assert not heavy & loaded
     assert "textual.widgets._progress_bar" not in loaded  # made when a sync first shows progress
+
+
+class SplitLineClient(FakeClient):
+    """imapclient's idle_check seeing half a line (imapclient issue #519)."""
+
+    def idle_check(self, timeout: float) -> list[Any]:
+        raise IMAPClientAbortError("socket error: unterminated line: b'\\n'")
+
+    def idle_done(self) -> tuple[bytes, list[Any]]:
+        self.in_idle = False
+        raise IMAPClientAbortError("socket error: EOF")
+
+
+def test_a_line_split_in_two_while_idle_reconnects_quietly_once_a_minute() -> None:
+    assert is_split_line(imap_error(IMAPClientAbortError("socket error: unterminated line: b'* 5 EX'")))
+    assert not is_split_line(imap_error(IMAPClientAbortError("socket error: EOF")))
+    healthy = FakeClient()
+    with Harness([SplitLineClient, SplitLineClient, lambda: healthy]) as harness:
+        harness.wait_for(lambda: up_to_date_count(harness) == 3)
+    names = harness.names()
+    # The first split line: straight back to connecting, nothing said; the second within a minute
+    # is reported as a lost connection, as before.
+    assert names[:7] == [
+        "connecting",
+        "syncing",
+        "up_to_date",
+        "connecting",
+        "syncing",
+        "up_to_date",
+        "disconnected",
+    ]
+    assert harness.connect_calls == 3
