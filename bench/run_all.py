@@ -63,6 +63,8 @@ BENCHMARKS = [
         ["--runs", "3"],
         [
             ("first_open_median_s", "s", 0.3),
+            ("first_open_cold_median_s", "s", 0.3),
+            ("figures_open_median_s", "s", 0.5),
             ("filter_key_median_ms", "ms", 50.0),
             ("triage_key_median_ms", "ms", 50.0),
             ("peak_rss_mb", "MB", 200.0),
@@ -75,6 +77,27 @@ BENCHMARKS = [
         [("ours_cold_s", "s", 1.5), ("ours_all_304_s", "s", 0.3)],
     ),
     ("notice_send.py", "notice_send.json", [], [("uncapped_total_s_median", "s", 2.0)]),
+    ("notice_flow.py", "notice_flow.json", ["--rounds", "3"], [("keys", "keys", 12.0)]),
+    (
+        "feeds_screen.py",
+        "feeds_screen.json",
+        ["--runs", "3"],
+        [
+            ("first_open_median_s", "s", 0.3),
+            ("first_open_cold_median_s", "s", 0.3),
+            ("key_median_ms", "ms", 50.0),
+        ],
+    ),
+    (
+        "network_screen.py",
+        "network_screen.json",
+        ["--runs", "3"],
+        [
+            ("first_open_median_s", "s", 0.3),
+            ("preview_5000_median_s", "s", 1.0),
+            ("resolve_largest_median_ms", "ms", 50.0),
+        ],
+    ),
 ]
 
 

@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 STARTUP_PROBE_ENV = "COORDINATOR_TUI_STARTUP_PROBE"
 MAIL_WATCH_DELAY = 0.5  # seconds after the first frame before the mail watcher starts
 PROGRESS_BAR_FROM = 50  # messages to fetch before the sync shows a progress bar
+FEEDS_REFRESH_DELAY = 2.0  # seconds after the first frame before the feeds' start-up refresh
+NOTICES_DUE_EVERY = 60.0  # seconds between looks for scheduled notice versions that are due
 WARM_UP_DELAY = 0.3  # seconds after Today's counts before the Mail screen is built in the background
 MAIL_VERSION_EVERY = 2.0  # during a long sync, tell the screens of new mail at most this often
 
@@ -214,6 +216,14 @@ class CoordinatorApp(App[int]):
             # After the first frame, and a little later still: start-up is measured to the Today counts.
             self.call_after_refresh(self.set_timer, MAIL_WATCH_DELAY, self.start_mail_watch)
             self.call_after_refresh(self.recover_outbox)
+            self.set_interval(NOTICES_DUE_EVERY, self.send_due_notices)
+            self.call_after_refresh(self.set_timer, FEEDS_REFRESH_DELAY, self.start_feed_refresh)
+
+    def start_feed_refresh(self) -> None:
+        """Refresh the feeds now and every [newsletters] refresh_minutes (screens/feedrefresh.py)."""
+        from coordinator_tui.screens.feedrefresh import FeedRefresher
+
+        FeedRefresher.start(self)
 
     def warm_up_screens(self) -> None:
         """Build the Mail screen in the background once Today is on screen, so that key 2 is instant.
@@ -234,6 +244,7 @@ class CoordinatorApp(App[int]):
                 self._init_mode(mode)
 
         self.set_timer(WARM_UP_DELAY, partial(build, "mail"))
+        self.set_timer(2 * WARM_UP_DELAY, partial(build, "requests"))  # the same for key 3
 
     def startup_mark(self, name: str, *, last: bool = False) -> None:
         """For bench/startup: note when a stage was painted; after the last one, write and exit.
@@ -379,6 +390,33 @@ class CoordinatorApp(App[int]):
                 severity="warning",
                 markup=False,
             )
+
+    @work(thread=True, exclusive=True, group="notices-due", name="scheduled notices", exit_on_error=False)
+    def send_due_notices(self) -> None:
+        """Every minute: notice versions whose time has come, sent once each (as `outbox send-due`)."""
+        from coordinator_tui.notices.due import send_what_is_due
+        from coordinator_tui.screens.notices import announce_due_results
+
+        if self.store is None:
+            return
+
+        def password(kind: Kind, username: str) -> str | None:
+            secret = self.password_from_worker(kind, username)
+            return secret.value if secret is not None else None
+
+        try:
+            results = send_what_is_due(self.store, self.config, password, now=self.now())
+        except Exception as error:  # the next minute tries again; the user hears why now
+            log.error("scheduled notices failed: %s", type(error).__name__, exc_info=error)
+            self.call_from_thread(
+                self.notify,
+                clean_line(_("Scheduled notices: {error}").format(error=error), limit=300),
+                severity="error",
+                markup=False,
+            )
+            return
+        if results:
+            self.call_from_thread(announce_due_results, self, results)
 
     # -- the mail sync while the app runs ------------------------------------------------------------
 

@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="only requests created on or after DATE (2026-01-31 or 31.1.2026)",
     )
     requests.add_argument("--out", metavar="PATH", help="write to this file (default: standard output)")
+    people = what.add_parser("people", help="every person of the directory as CSV, for the yearly review")
+    people.add_argument(
+        "--output", "--out", metavar="PATH", help="write to this file (default: standard output)"
+    )
     return parser
 
 
@@ -466,11 +470,7 @@ def run_sync(args: argparse.Namespace, config: Config, path: Path) -> int:
     prompt = getpass.getpass if sys.stdin.isatty() else None
     secret = resolve_credential("imap", section, prompt=prompt)
     if secret is None:
-        print(
-            "No IMAP password: set COORDINATOR_TUI_IMAP_PASSWORD, or run `coordinator-tui login imap` "
-            "to keep it in the keyring.",
-            file=sys.stderr,
-        )
+        print(_no_credential("imap", section), file=sys.stderr)
         return EXIT_USAGE
     try:
         store = open_store(store_url(config.store.url))
@@ -506,6 +506,10 @@ def run_sync(args: argparse.Namespace, config: Config, path: Path) -> int:
 
 def run_export(args: argparse.Namespace, config: Config, path: Path) -> int:
     """``export requests``: the whole file or nothing; exit 1 when blocked or the store fails."""
+    if args.what == "people":
+        from coordinator_tui.directory.csvexport import run_command
+
+        return run_command(args.output, store_url(config.store.url))
     from datetime import datetime, time
     from zoneinfo import ZoneInfo
 

@@ -193,6 +193,11 @@ class NewslettersSection(Section):
     """How often the running app refreshes every feed (minutes, at least 5)."""
     senders: list[str] = Field(default_factory=list)
     """Addresses whose mail is a newsletter, shown in the Feeds screen as a "mail newsletters" feed."""
+    forward_list: str = ""
+    """The directory list an item (F) or a digest (D) is addressed to first (its members in Bcc);
+    empty = the list last passed on to, else the directory's first list."""
+    forward_intro: str = ""
+    """Your own words at the top of a forwarded item or digest; empty = a short Finnish greeting."""
 
 
 def _notice_services() -> list[str]:
@@ -445,6 +450,8 @@ security = "tls"
 [newsletters]
 refresh_minutes = 30      # how often the running app refreshes every feed (at least 5)
 # senders = ["uutiskirje@digifinland.fi"]   # mail from these shows as newsletter items
+# forward_list = "Vastuukäyttäjät"          # F and D address this directory list (Bcc) first
+# forward_intro = "Hei,\\n\\ntiedoksi DigiFinlandin uutiskirjeestä:"
 
 [notices]
 # to_address = "omaolo-tiedotteet@example.fi"  # To: of every notice; recipients are always in Bcc

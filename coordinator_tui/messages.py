@@ -7,7 +7,7 @@ from datetime import datetime
 
 from textual.message import Message
 
-from store.queries import AreaOverview, DashboardCounts, OpenNotice
+from store.queries import DashboardCounts, OpenNotice
 
 
 @dataclass
@@ -15,9 +15,3 @@ class DashboardLoaded(Message):
     counts: DashboardCounts
     notices: list[OpenNotice]
     last_sync: datetime | None = None
-
-
-@dataclass
-class AreaLoaded(Message):
-    area: str
-    overview: AreaOverview

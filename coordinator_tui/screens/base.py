@@ -46,10 +46,10 @@ _SCREEN_CLASSES = {
     "today": ("coordinator_tui.screens.today", "TodayScreen"),
     "mail": ("coordinator_tui.screens.mail", "MailScreen"),
     "requests": ("coordinator_tui.screens.requests", "RequestsScreen"),
-    "notices": ("coordinator_tui.screens.areas", "NoticesScreen"),
-    "feeds": ("coordinator_tui.screens.areas", "FeedsScreen"),
-    "onboarding": ("coordinator_tui.screens.areas", "OnboardingScreen"),
-    "network": ("coordinator_tui.screens.areas", "NetworkScreen"),
+    "notices": ("coordinator_tui.screens.notices", "NoticesScreen"),
+    "feeds": ("coordinator_tui.screens.feeds", "FeedsScreen"),
+    "onboarding": ("coordinator_tui.screens.onboarding", "OnboardingScreen"),
+    "network": ("coordinator_tui.screens.network", "NetworkScreen"),
 }
 
 

@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from coordinator_tui.i18n import _ as translate
+from coordinator_tui.i18n import count_text
 from coordinator_tui.screens.base import AREAS, TabLine
 from coordinator_tui.screens.error import ErrorScreen
 from coordinator_tui.screens.help import HelpScreen
@@ -172,8 +174,34 @@ def expected_counts(store) -> dict[str, int]:  # type: ignore[no-untyped-def]
         }
 
 
+def meetings_due_in_sql(store, today: str, until: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(due by ``until``, of them before ``today``): each unit's next cooperation meeting in SQL of its
+    own — a month after each deployment later than the last held meeting, a year after that meeting."""
+    connection = sqlite3.connect(store.path)
+    try:
+        rows = connection.execute(
+            """
+            WITH last AS (SELECT unit_id, max(held_on) AS held_on FROM meeting GROUP BY unit_id),
+            candidates AS (
+              SELECT s.unit_id, date(s.deployed_on, '+1 month') AS due_on FROM unit_service s
+                LEFT JOIN last l ON l.unit_id = s.unit_id
+                WHERE s.deployed_on IS NOT NULL AND (l.held_on IS NULL OR s.deployed_on > l.held_on)
+              UNION ALL
+              SELECT l.unit_id, date(l.held_on, '+12 months') FROM last l
+                WHERE l.unit_id IN (SELECT unit_id FROM unit_service WHERE deployed_on IS NOT NULL)
+            )
+            SELECT min(due_on) FROM candidates GROUP BY unit_id
+            """
+        ).fetchall()
+    finally:
+        connection.close()
+    due = [row[0] for row in rows if row[0] <= until]
+    return len(due), sum(1 for day in due if day < today)
+
+
 async def test_today_counts_match_the_store(demo_store, make_app) -> None:
     expected = expected_counts(demo_store)
+    expected["meetings"], overdue_meetings = meetings_due_in_sql(demo_store, "2026-11-26", "2026-12-26")
     assert all(value > 0 for value in expected.values()), expected  # the demo exercises every figure
     app = make_app(demo_store)
     async with app.run_test(size=SIZE) as pilot:
@@ -186,6 +214,16 @@ async def test_today_counts_match_the_store(demo_store, make_app) -> None:
         assert f"{expected['notices']} avoin" in text
         assert f"{expected['feed']} uut" in text
         assert f"{expected['onboarding']} tehtävä" in text
+        # The meeting words through the catalog (the numbers are the independent part).
+        assert (
+            count_text(
+                "{n} cooperation meeting due within 30 days",
+                "{n} cooperation meetings due within 30 days",
+                expected["meetings"],
+            )
+            in text
+        )
+        assert translate("{n} of them overdue").format(n=overdue_meetings) in text
 
 
 async def test_today_counts_follow_a_change_in_the_store(demo_store, make_app) -> None:

@@ -64,4 +64,4 @@ def test_sync_fails_clearly_on_a_wrong_password(tmp_path, imap_user) -> None:  #
     result = run_sync(config, "wrong-password")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert "login" in result.stderr.lower()
+    assert "kirjautumisen" in result.stderr  # "... hylkäsi käyttäjän ... kirjautumisen" (Finnish by default)
