@@ -66,6 +66,13 @@ def lasted_text(notice: NoticeRecord, now: datetime) -> str:
     return span if notice.is_open else _("lasted {span}").format(span=span)
 
 
+def start_line(notice: NoticeRecord, now: datetime) -> str:
+    """When it started and how long it has lasted; for a start still ahead, when it starts."""
+    if notice.start_at > now and notice.is_open:
+        return _("Starts {time}").format(time=fi_datetime(notice.start_at))
+    return _("Started {time}").format(time=fi_datetime(notice.start_at)) + " · " + lasted_text(notice, now)
+
+
 # --- messages ------------------------------------------------------------------------------------------
 
 
@@ -320,11 +327,7 @@ class NoticesScreen(ComposeOpener, AreaScreen):
         now = self.coordinator.now()
         lines = [
             Content.assemble((stage_label(notice.status), "bold"), " · ", plain(kind_label(notice.kind))),
-            plain(
-                _("Started {time}").format(time=fi_datetime(notice.start_at))
-                + " · "
-                + lasted_text(notice, now)
-            ),
+            plain(start_line(notice, now)),
         ]
         if notice.expected_end_at and notice.is_open:
             lines.append(plain(_("Expected end {time}").format(time=fi_datetime(notice.expected_end_at))))
@@ -539,11 +542,7 @@ class NoticeScreen(ComposeOpener, Screen[None]):
                 " · ",
                 plain(", ".join(notice.services)),
             ),
-            plain(
-                _("Started {time}").format(time=fi_datetime(notice.start_at))
-                + " · "
-                + lasted_text(notice, now)
-            ),
+            plain(start_line(notice, now)),
         ]
         if notice.expected_end_at:
             fields.append(plain(_("Expected end {time}").format(time=fi_datetime(notice.expected_end_at))))
