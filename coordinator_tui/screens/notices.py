@@ -227,7 +227,9 @@ class NoticesScreen(ComposeOpener, AreaScreen):
             ("since", N_("Since start"), 17),
             ("versions", N_("Versions"), 7),
             ("sent", N_("Last sent"), 9),
-            ("subject", N_("Subject"), None),
+            # A fixed width: an automatic one followed the rows of whichever load painted first,
+            # so the column came out 4 or 17 characters wide (the table scrolls sideways for more).
+            ("subject", N_("Subject"), 60),
         ):
             table.add_column(Text(_(label)) if label else Text(""), key=key, width=width)
         table.focus()
@@ -496,13 +498,13 @@ class NoticeScreen(ComposeOpener, Screen[None]):
             ("state", N_("Delivery"), 18),
             ("sent", N_("Sent"), 21),
             ("counts", N_("OK · refused · unknown · waiting"), 26),
-            ("subject", N_("Subject"), None),
+            ("subject", N_("Subject"), 60),  # fixed: see NoticesScreen.on_mount
         ):
             versions.add_column(Text(_(label)), key=key, width=width)
         deliveries = self.query_one("#notice-deliveries", DataTable)
-        deliveries.add_column(Text(_("Recipient")), key="recipient")
+        deliveries.add_column(Text(_("Recipient")), key="recipient", width=34)
         deliveries.add_column(Text(_("Delivery")), key="status", width=16)
-        deliveries.add_column(Text(_("Server's reply")), key="reply")
+        deliveries.add_column(Text(_("Server's reply")), key="reply", width=60)
         versions.focus()
         self.action_refresh()
 
