@@ -11,8 +11,6 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import TYPE_CHECKING
 
-from store.outbox import add_to_outbox
-
 if TYPE_CHECKING:
     from store.engine import Store
 
@@ -27,6 +25,8 @@ def queue_message(
         raise ValueError("a message needs at least one recipient")
     if "Message-ID" not in message:
         message["Message-ID"] = make_msgid(domain=DEMO_DOMAIN if demo else None)
+    from store.outbox import add_to_outbox  # the ORM: imported when something is sent
+
     return add_to_outbox(
         store,
         kind=kind,
@@ -44,6 +44,13 @@ def recover_interrupted(store: Store) -> int:
     Call before any sender of this store runs (e.g. when the app or a headless command opens the
     store); a row still "sending" then can only be a crash's leftover.
     """
+    from store.queries import reader
+
+    # Almost always nothing is left "sending": a plain read says so without importing the ORM
+    # (SQLAlchemy's import in this start-up worker took the GIL from the first screen switch).
+    with reader(store) as read:
+        if not read.rows("SELECT 1 FROM outbox WHERE state = 'sending' LIMIT 1"):
+            return 0
     from store.outbox import mark_interrupted
 
     return mark_interrupted(store)
