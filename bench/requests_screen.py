@@ -87,7 +87,13 @@ async def measure(store_path: Path, *, cold: bool = False) -> dict[str, Any]:
         demo=False,
     )
     app = CoordinatorApp(context)
-    result: dict[str, Any] = {"reopen_s": [], "filter_ms": [], "priority_ms": [], "triage_ms": []}
+    result: dict[str, Any] = {
+        "reopen_s": [],
+        "filter_ms": [],
+        "priority_ms": [],
+        "priority_resorted_ms": [],
+        "triage_ms": [],
+    }
     async with app.run_test(size=SIZE) as pilot:
         await _until(lambda: app.dashboard_loaded_at is not None)
         if not cold:
@@ -174,14 +180,23 @@ async def measure(store_path: Path, *, cold: bool = False) -> dict[str, Any]:
             request_list.painted_cursor = None
             started = time.perf_counter()
             press(digit)
-            # The row may move (the priority changes its due time): the list read again and painted.
+            # The key's own repaint: the cursor row painted with the new priority.
+            await _until(
+                lambda digit=digit: (
+                    request_list.painted_cursor == request_list.cursor
+                    and (shown := request_list.current_row()) is not None
+                    and shown.priority == int(digit)
+                )
+            )
+            result["priority_ms"].append((time.perf_counter() - started) * 1000)
+            # Then the store's write and the list read again (the row may move: its due time changes).
             await _until(
                 lambda old_source=old_source: (
                     request_list.source is not old_source
                     and request_list.painted_cursor == request_list.cursor
                 )
             )
-            result["priority_ms"].append((time.perf_counter() - started) * 1000)
+            result["priority_resorted_ms"].append((time.perf_counter() - started) * 1000)
             await pilot.pause(0.1)
 
         # (e) the Figures view, then its period key.
@@ -298,6 +313,7 @@ def main() -> int:
         "filter_key_median_ms": round(statistics.median(filter_ms), 1),
         "filter_key_max_ms": round(max(filter_ms), 1),
         "priority_key_median_ms": round(median("priority_ms"), 1),
+        "priority_key_resorted_median_ms": round(median("priority_resorted_ms"), 1),
         "triage_key_median_ms": round(median("triage_ms"), 1),
         "triage_key_max_ms": round(max(v for run in runs for v in run["triage_ms"]), 1),
         "figures_open_median_s": round(median("figures_s"), 3),
@@ -312,6 +328,7 @@ def main() -> int:
         figures["first_open_median_s"] <= TARGET_OPEN_S
         and figures["filter_key_median_ms"] <= TARGET_KEY_MS
         and figures["triage_key_median_ms"] <= TARGET_KEY_MS
+        and figures["priority_key_median_ms"] <= TARGET_KEY_MS
         and figures["figures_open_median_s"] <= TARGET_FIGURES_S
     )
     report = {

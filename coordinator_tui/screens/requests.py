@@ -1207,6 +1207,8 @@ class RequestsScreen(AreaScreen):
                 return
         row = self._row()
         if row is not None:
+            if verb == "priority":
+                self.request_list.show_change(priority=value)  # painted now; the store follows
             self.run_change(self._turns.take(), row.id, row.version, verb, value)
 
     def _wants_selection(self) -> bool:

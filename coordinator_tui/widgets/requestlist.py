@@ -7,6 +7,7 @@ remembers where each block it has read starts; a jump far down walks the blocks 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -289,6 +290,22 @@ class RequestList(ScrollView, can_focus=True):
 
     def current_row(self) -> ListRow | None:
         return self.row_at(self.cursor)
+
+    def show_change(self, **fields: Any) -> None:
+        """Paint the cursor row with ``fields`` changed at once, before the store has it.
+
+        A triage key repaints in a frame this way; the worker's write and the list read after it
+        (the row may move: a new priority moves its due time) follow a moment later and replace
+        the row with what the store holds, also when the write was refused.
+        """
+        number, within = divmod(self.cursor, BLOCK_ROWS)
+        block = self._blocks.get(number)
+        if block is None or within >= len(block):
+            return
+        block = list(block)  # the source may share its block with a cache of its own
+        block[within] = dataclasses.replace(block[within], **fields)
+        self._blocks[number] = block
+        self.refresh_line(self.cursor)  # virtual y: ScrollView subtracts the scroll offset
 
     def toggle_mark(self) -> ListRow | None:
         row = self.current_row()
