@@ -216,6 +216,7 @@ class AddFeedScreen(ModalScreen[tuple[str, str, str] | None]):
 
 class FeedsScreen(AreaScreen):
     AREA = "feeds"
+    STYLES_IN_APP_CSS = True
     AUTO_FOCUS = "#feeds-list"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding(key, action, description, id=binding_id, tooltip=tooltip, show=shown, key_display=display)
@@ -309,7 +310,6 @@ class FeedsScreen(AreaScreen):
         self._showing_options = False
         self._reader_item_id: int | None = None
         self._request_service: RequestService | None = None
-        self._css_update_count = self.app._css_update_count  # see MailScreen
 
     # --- layout -------------------------------------------------------------------------------
 

@@ -163,6 +163,7 @@ def folder_label(folder: FolderSummary) -> str:
 
 class MailScreen(AreaScreen):
     AREA = "mail"
+    STYLES_IN_APP_CSS = True
     AUTO_FOCUS = "#mail-list"  # focused as the screen is shown: one focus change, one footer rebuild
     # (key, action, description, id, tooltip, in the footer). The footer shows the daily verbs only:
     # each key there is a widget that Textual restyles whenever the screen is shown, which was half
@@ -257,10 +258,6 @@ class MailScreen(AreaScreen):
         self._turns = Turns()  # triage changes reach the store and the server in the order made
         self._showing_folders = False
         self._folders_shown: tuple[tuple[FolderSummary, ...], int | None] | None = None
-        # Textual re-parses every stylesheet of the app (twice) when a mode's screen is first shown,
-        # because a new screen's CSS counter starts at -1; its widgets are styled as they mount from
-        # the stylesheet as it is now, so that work bought nothing and was a third of the first open.
-        self._css_update_count = self.app._css_update_count
         self._request_service: RequestService | None = None  # built in the first `C`/`L` worker
         self._list_read_at_compose: int | None = None  # mail_version when compose read the list
 

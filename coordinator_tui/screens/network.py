@@ -213,6 +213,7 @@ def matching(rows: list[Row], query: str) -> list[Row]:
 
 class NetworkScreen(AreaScreen):
     AREA = "network"
+    STYLES_IN_APP_CSS = True
     AUTO_FOCUS = "#network-list"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("slash", "search", N_("Search"), id="network.search", tooltip=N_("Search as you type")),
@@ -254,9 +255,6 @@ class NetworkScreen(AreaScreen):
         self._first_total: int | None = None  # the people counted for the first window
         self._figures: dict[int, MeetingFigures] = {}  # unit id → its meeting's figures (this load)
         self._pending_keep: tuple[str, int] | None = None
-        # Every style this screen needs is in app.tcss, already parsed: without this, Textual parses
-        # the whole stylesheet again when the screen first appears (as the Requests screen does).
-        self._css_update_count = self.app._css_update_count
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="network-main"):

@@ -229,6 +229,7 @@ class NoteScreen(ModalScreen[str | None]):
 
 class OnboardingScreen(AreaScreen):
     AREA = "onboarding"
+    STYLES_IN_APP_CSS = True
     AUTO_FOCUS = "#onboarding-items"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding(
@@ -265,9 +266,6 @@ class OnboardingScreen(AreaScreen):
         self.people: list[PersonRow] = []
         self.run_id: int | None = None
         self._busy = False
-        # Every style this screen needs is in app.tcss, already parsed: without this, Textual parses
-        # the whole stylesheet again when the screen first appears (as the Requests screen does).
-        self._css_update_count = self.app._css_update_count
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="onboarding-body"):

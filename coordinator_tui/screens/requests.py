@@ -626,6 +626,7 @@ def _typing_goes_on(worker: Any) -> bool:
 
 class RequestsScreen(AreaScreen):
     AREA = "requests"
+    STYLES_IN_APP_CSS = True
     AUTO_FOCUS = "#requests-list"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding(key, action, description, id=binding_id, tooltip=tooltip, show=shown, key_display=display)
@@ -763,7 +764,6 @@ class RequestsScreen(AreaScreen):
         self._wanted_cursor: int | None = None
         self._detail_timer: Timer | None = None
         self._views_shown: tuple[Any, ...] | None = None
-        self._css_update_count = self.app._css_update_count
 
     # --- layout -------------------------------------------------------------------------------
 
