@@ -461,6 +461,7 @@ class CoordinatorApp(App[int]):
             ),
             on_synced=lambda report: self._post_from_watcher(MailSynced(report)),
             stop_event=worker.cancelled_event,  # set when the app exits (or the worker is cancelled)
+            alive=lambda: self.is_running,
             clock=self.context.clock,
         )
         self.mail_watcher = watcher

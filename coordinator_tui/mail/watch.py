@@ -170,6 +170,7 @@ class MailWatcher:
         tick: float = TICK_SECONDS,
         backoff: Backoff | None = None,
         stop_event: threading.Event | None = None,
+        alive: Callable[[], bool] | None = None,
         use_idle: bool = True,
         connect_fn: Connect = connect,
         sync_fn: Sync = sync_account,
@@ -191,6 +192,7 @@ class MailWatcher:
         self.tick = tick
         self.backoff = backoff or Backoff()
         self._stop = stop_event or threading.Event()
+        self._alive = alive
         self._use_idle = use_idle
         self._connect = connect_fn
         self._sync_fn = sync_fn
@@ -214,7 +216,9 @@ class MailWatcher:
 
     @property
     def stopping(self) -> bool:
-        return self._stop.is_set()
+        # ``alive`` covers a watcher started while the app was already closing: its worker was
+        # never cancelled, and the closing event loop would wait for this thread for ever.
+        return self._stop.is_set() or (self._alive is not None and not self._alive())
 
     # -- the loop (the worker's thread) -----------------------------------------------------------
 
