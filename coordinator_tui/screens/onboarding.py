@@ -412,7 +412,7 @@ class OnboardingScreen(AreaScreen):
 
     @on(DirectoryList.Highlighted, "#onboarding-runs")
     def run_highlighted(self, event: DirectoryList.Highlighted) -> None:
-        if event.row is not None and event.row.key != self.run_id:
+        if event.moved and event.row is not None and event.row.key != self.run_id:
             self.run_id = event.row.key
             self.load(event.row.key, None)
 

@@ -64,6 +64,10 @@ class DirectoryList(ScrollView, can_focus=True):
     class Highlighted(Message):
         directory_list: DirectoryList
         row: Row | None
+        # False when new rows were set (the screen chose the row itself); True when the cursor moved.
+        # A screen that loads on highlight must not act on a stale set_rows message: it could arrive
+        # after the screen has chosen another row (a checklist just started) and undo that choice.
+        moved: bool = True
 
         @property
         def control(self) -> DirectoryList:
@@ -107,7 +111,7 @@ class DirectoryList(ScrollView, can_focus=True):
         self.set_reactive(DirectoryList.cursor, self._clamp(index))
         self._scroll_to_cursor(center=True)
         self.refresh()
-        self.post_message(self.Highlighted(self, self.current_row()))
+        self.post_message(self.Highlighted(self, self.current_row(), moved=False))
 
     def current_row(self) -> Row | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
