@@ -241,8 +241,8 @@ def _fresh_items(
 
     An item is the same as a stored one when its GUID, its link or its title+date hash matches: a
     feed that re-issues GUIDs or rewrites its links does not come back as unread. Each mapping has
-    dedup_key, guid, link, title, summary, content_text, published_at (None = first seen) and
-    title_date_key.
+    dedup_key, guid, link, title, summary, content_text, content_html (optional), published_at
+    (None = first seen) and title_date_key.
     """
     from sqlalchemy import select
 
@@ -299,6 +299,7 @@ def _fresh_items(
                 "title": str(item.get("title", "")),
                 "summary": str(item.get("summary", "")),
                 "content_text": str(item.get("content_text", "")),
+                "content_html": str(item.get("content_html", "")),
                 "published_at": item.get("published_at") or seen_at,
                 "first_seen_at": seen_at,
                 "read": False,
@@ -418,6 +419,7 @@ def gather_mail_newsletters(store: Store, feed_id: int, senders: Sequence[str], 
                     "title": str(subject or from_name or ""),
                     "summary": str(snippet or text[:300]),
                     "content_text": text,
+                    "content_html": "",
                     "published_at": date,
                     "first_seen_at": seen_at,
                     "read": bool(seen),

@@ -86,7 +86,8 @@ class ForwardRow:
 @dataclass(frozen=True)
 class ItemDetail:
     row: ItemRow
-    content_text: str
+    content_text: str  # plain words; coordinator_tui.feeds.reading renders content_html into it
+    content_html: str
     feed_title: str
     first_seen_at: datetime
     forwards: list[ForwardRow]
@@ -327,7 +328,7 @@ def item_detail(store: Store, item_id: int) -> ItemDetail | None:
         if item_id not in found:
             return None
         extra = read.rows(
-            "SELECT i.content_text, i.first_seen_at, f.title FROM feed_item i "
+            "SELECT i.content_text, i.first_seen_at, f.title, i.content_html FROM feed_item i "
             "JOIN feed f ON f.id = i.feed_id WHERE i.id = :item_id",
             {"item_id": item_id},
         )[0]
@@ -335,6 +336,7 @@ def item_detail(store: Store, item_id: int) -> ItemDetail | None:
     return ItemDetail(
         row=found[item_id],
         content_text=str(extra[0] or ""),
+        content_html=str(extra[3] or ""),
         first_seen_at=_time(extra[1]),
         feed_title=str(extra[2] or ""),
         forwards=forwards,

@@ -192,7 +192,10 @@ class FeedItem(SQLModel, table=True):
     link: str = ""
     title: str = ""
     summary: str = ""
-    content_text: str = ""
+    content_text: str = ""  # the item's words, for search; the reader renders content_html when set
+    # The item's HTML (links made absolute), rendered to text when the item is opened: rendering
+    # at fetch time was most of a cold refresh, for items mostly never read (migration 0008).
+    content_html: str = Field(default="", sa_column_kwargs={"server_default": ""})
     published_at: datetime = Field(default_factory=utcnow, index=True)
     first_seen_at: datetime = Field(default_factory=utcnow)
     read: bool = Field(default=False, index=True)

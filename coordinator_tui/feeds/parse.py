@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import unescape
 from typing import Any
 from urllib.parse import urljoin
 
@@ -20,6 +21,13 @@ log = logging.getLogger(__name__)
 TITLE_LIMIT = 500
 LINK_LIMIT = 2000  # characters of an item's link kept
 TEXT_LIMIT = 100_000  # the readable text of one item, capped like a mail body
+HTML_LIMIT = 512 * 1024  # characters of an item's HTML kept for the reader
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[A-Za-z/!?][^>]*>")
+# Inline tags join what they surround ("<b>ohje</b>." stays "ohje."); any other tag separates words.
+_INLINE_TAG = re.compile(
+    r"</?(?:a|abbr|b|cite|code|em|font|i|mark|s|small|span|strong|sub|sup|u)\b[^>]*>", re.I
+)
 _BLANK_LINES = re.compile(r"\n{3,}")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
@@ -41,9 +49,12 @@ class ParsedItem:
     link: str
     title: str
     summary: str
-    content_text: str
+    content_text: str  # the words of the item (readable text, or for HTML the words for search)
     published_at: datetime | None  # None = the feed gave no date; the store uses first-seen
     title_date_key: str  # the hash of title+date, the last resort of de-duplication
+    # The item's HTML with absolute links, rendered by readable_html() when the item is read: laying
+    # out every item's HTML at fetch time was two thirds of a cold refresh's parsing.
+    content_html: str = ""
 
 
 @dataclass(frozen=True)
@@ -160,7 +171,14 @@ def _item(entry: Any, url: str, base: str) -> ParsedItem:
     if (entry.get("summary_detail") or {}).get("base"):
         summary_base = _absolute(url, str(entry["summary_detail"]["base"])) or url
     summary = _readable(summary_html, summary_base)
-    content_text = _readable(content_html, content_base) if content_html else summary
+    stored_html = ""
+    if not content_html:
+        content_text = summary
+    elif _is_markup(content_html):
+        stored_html = _absolute_links(content_html, content_base)[:HTML_LIMIT]
+        content_text = words_of_html(stored_html)
+    else:
+        content_text = _readable(content_html, content_base)
     published = _date(entry)
     hash_key = title_date_key(title, published)
     if guid:
@@ -178,6 +196,7 @@ def _item(entry: Any, url: str, base: str) -> ParsedItem:
         content_text=content_text,
         published_at=published,
         title_date_key=hash_key,
+        content_html=stored_html,
     )
 
 
@@ -223,14 +242,30 @@ def _absolute_links(html: str, base: str) -> str:
 
 
 def _readable(html: str, base: str) -> str:
-    return clean_text(_html_to_text(_absolute_links(html, base)))[:TEXT_LIMIT]
+    return readable_html(_absolute_links(html, base))
+
+
+def readable_html(html: str) -> str:
+    """An item's HTML (links already absolute) as the reader shows it: the mail's converter."""
+    return clean_text(_html_to_text(html))[:TEXT_LIMIT]
+
+
+def _is_markup(text: str) -> bool:
+    return "<" in text or "&" in text
+
+
+def words_of_html(html: str) -> str:
+    """The words of an HTML fragment, quickly, for search: tags and scripts dropped, entities
+    decoded, whitespace collapsed. What the reader shows comes from :func:`readable_html`."""
+    text = _TAG.sub(" ", _INLINE_TAG.sub("", _SCRIPT.sub(" ", html)))
+    return clean_text(" ".join(unescape(text).split()))[:TEXT_LIMIT]
 
 
 def _html_to_text(html: str) -> str:
     """The same converter as mail (inscriptis); plain text passes through unchanged."""
     if not html.strip():
         return ""
-    if "<" not in html and "&" not in html:
+    if not _is_markup(html):
         return html.strip()
     try:
         from inscriptis import get_text

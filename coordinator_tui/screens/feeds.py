@@ -499,7 +499,7 @@ class FeedsScreen(AreaScreen):
 
     @work(thread=True, exclusive=True, group="feeds-item", exit_on_error=False)
     def _read_item(self, item_id: int, mark_read: bool) -> None:
-        from store.feedview import item_detail
+        from coordinator_tui.feeds.reading import load_item
 
         store = self.coordinator.store
         assert store is not None
@@ -507,7 +507,7 @@ class FeedsScreen(AreaScreen):
             from store.feeds import set_read
 
             set_read(store, [item_id], True)
-        detail = item_detail(store, item_id)
+        detail = load_item(store, item_id)
         if detail is not None:
             self.post_message(ItemLoaded(detail, mark_read))
 
@@ -812,13 +812,13 @@ class FeedsScreen(AreaScreen):
     @work(thread=True, exclusive=True, group="feeds-forward", exit_on_error=False)
     def prepare_forward(self, item_ids: Sequence[int], kind: str) -> None:
         from coordinator_tui.feeds import forward
+        from coordinator_tui.feeds.reading import load_item
         from coordinator_tui.mail.compose import Draft
-        from store.feedview import item_detail
 
         store = self.coordinator.store
         assert store is not None
         config = self.coordinator.config
-        details = [detail for detail in (item_detail(store, i) for i in item_ids) if detail is not None]
+        details = [detail for detail in (load_item(store, i) for i in item_ids) if detail is not None]
         if not details:
             self.app.call_from_thread(self._no_item)
             return
@@ -904,11 +904,11 @@ class FeedsScreen(AreaScreen):
 
     @work(thread=True, exclusive=True, group="feeds-request", exit_on_error=False)
     def ask_new_request(self, item_id: int) -> None:
+        from coordinator_tui.feeds.reading import load_item
         from coordinator_tui.screens.requestpickers import NewRequestPicker
-        from store.feedview import item_detail
 
         service = self._requests()
-        detail = item_detail(service.store, item_id)
+        detail = load_item(service.store, item_id)
         if detail is None:
             self.app.call_from_thread(self._no_item)
             return

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coordinator_tui.feeds.parse import NotAFeed, ParsedFeed, parse_feed
+from coordinator_tui.feeds.parse import NotAFeed, ParsedFeed, parse_feed, readable_html
 from tests.property.displayable import assert_block, assert_line
 from tests.property.mutate import mutated
 from tests.support.hostile import CATALOGUE, encodable
@@ -29,6 +29,7 @@ def assert_displayable(feed: ParsedFeed) -> None:
         assert_line(item.link, "item.link")
         assert_block(item.summary, "item.summary")
         assert_block(item.content_text, "item.content_text")
+        assert_block(readable_html(item.content_html), "the item as the reader shows it")
 
 
 def parse_both(data: bytes, headers: dict[str, str] | None = None) -> None:

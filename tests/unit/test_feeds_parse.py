@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from coordinator_tui.feeds.fetch import retry_after
-from coordinator_tui.feeds.parse import NotAFeed, declared_utf8_but_invalid, parse_feed
+from coordinator_tui.feeds.parse import NotAFeed, declared_utf8_but_invalid, parse_feed, readable_html
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "feeds"
 BASE = "https://syote.example/uutiset/feed.xml"
@@ -29,9 +29,15 @@ def test_rss2_items_with_html_as_text_and_a_duplicate_guid_dropped() -> None:
     first = feed.items[0]
     assert first.link == "https://syote.example/uutiset/omaolo-paivitys"
     assert first.published_at == datetime(2026, 11, 24, 7, 15, tzinfo=UTC)
-    assert first.content_text.startswith("Hyvä vastuukäyttäjä,\n\nOmaolon oirearvioiden työjonolähetys")
-    assert "https://syote.example/ohjeet/tyojono" in first.content_text
-    assert "<" not in first.content_text and "alert" not in first.content_text
+    # The HTML is kept (links absolute) and laid out when read; the stored text is its words.
+    shown = readable_html(first.content_html)
+    assert shown.startswith("Hyvä vastuukäyttäjä,\n\nOmaolon oirearvioiden työjonolähetys")
+    assert "https://syote.example/ohjeet/tyojono" in shown
+    assert "<" not in shown and "alert" not in shown
+    assert (
+        first.content_text
+        == "Hyvä vastuukäyttäjä, Omaolon oirearvioiden työjonolähetys muuttuu 1.12.2026. Lue ohje."
+    )
     assert first.summary == "Lyhyesti: työjonolähetys muuttuu."
     assert feed.items[2].published_at is None  # the store falls back to first-seen
 
@@ -42,7 +48,7 @@ def test_atom_with_xml_base_and_an_html_title() -> None:
     assert katko.title == "Kanta-palveluiden käyttökatko"
     assert katko.link == "https://thl.example/fi/tiedotteet/kanta-katko"
     assert katko.published_at == datetime(2026, 11, 25, 8, tzinfo=UTC)
-    assert "[Kanta-palveluita](https://thl.example/ohjeet/kanta)" in katko.content_text
+    assert "[Kanta-palveluita](https://thl.example/ohjeet/kanta)" in readable_html(katko.content_html)
     assert rokotus.published_at == datetime(2026, 11, 20, 8, tzinfo=UTC)  # published, not updated
 
 
