@@ -121,11 +121,15 @@ def is_change(response: Any) -> bool:
 
 
 def is_split_line(error: ImapError) -> bool:
-    """Whether the error is imaplib's "unterminated line": half a response line read while IDLE."""
-    from imapclient.exceptions import IMAPClientAbortError
+    """Whether the error comes from a response line read in two halves while IDLE: imaplib's
+    "unterminated line" for the first half, or imapclient's ProtocolError for the second (a line
+    that does not start with "* ", read by the next idle_check)."""
+    from imapclient.exceptions import IMAPClientAbortError, ProtocolError
 
     cause = error.__cause__
-    return isinstance(cause, IMAPClientAbortError) and "unterminated line" in str(cause)
+    if isinstance(cause, IMAPClientAbortError) and "unterminated line" in str(cause):
+        return True
+    return isinstance(cause, ProtocolError) and getattr(error, "while_idle", False)
 
 
 def waits_for_user(error: ImapError) -> WatchState | None:
@@ -350,7 +354,11 @@ class MailWatcher:
                 if now >= deadline:
                     break
                 wait = min(self.tick, deadline - now)
-                responses = guarded(self._where, partial(client.idle_check, timeout=wait))
+                try:
+                    responses = guarded(self._where, partial(client.idle_check, timeout=wait))
+                except ImapError as error:
+                    error.while_idle = True  # type: ignore[attr-defined]  # see is_split_line
+                    raise
                 if any(is_change(item) for item in responses):
                     reason = _Wake.CHANGED
                     break

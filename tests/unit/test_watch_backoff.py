@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from imapclient.exceptions import IMAPClientAbortError, LoginError
+from imapclient.exceptions import IMAPClientAbortError, LoginError, ProtocolError
 
 from coordinator_tui import i18n
 from coordinator_tui.config import ImapSection
@@ -402,11 +402,26 @@ class SplitLineClient(FakeClient):
         raise IMAPClientAbortError("socket error: EOF")
 
 
+class SecondHalfClient(SplitLineClient):
+    """On TLS the first half of a split line can vanish with the non-blocking read's error; the next
+    idle_check then reads the second half, which is no response at all (found by the soak)."""
+
+    def idle_check(self, timeout: float) -> list[Any]:
+        raise ProtocolError("Server replied with a response that violates the IMAP protocol")
+
+
+def test_the_second_half_of_a_split_line_counts_only_while_idle() -> None:
+    in_sync = imap_error(ProtocolError("Server replied with a response that violates the IMAP protocol"))
+    assert not is_split_line(in_sync)  # a malformed answer to a command is reported as such
+    in_sync.while_idle = True  # type: ignore[attr-defined]  # as the idle loop marks it
+    assert is_split_line(in_sync)
+
+
 def test_a_line_split_in_two_while_idle_reconnects_quietly_once_a_minute() -> None:
     assert is_split_line(imap_error(IMAPClientAbortError("socket error: unterminated line: b'* 5 EX'")))
     assert not is_split_line(imap_error(IMAPClientAbortError("socket error: EOF")))
     healthy = FakeClient()
-    with Harness([SplitLineClient, SplitLineClient, lambda: healthy]) as harness:
+    with Harness([SecondHalfClient, SplitLineClient, lambda: healthy]) as harness:
         harness.wait_for(lambda: up_to_date_count(harness) == 3)
     names = harness.names()
     # The first split line: straight back to connecting, nothing said; the second within a minute
