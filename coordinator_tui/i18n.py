@@ -10,6 +10,8 @@ import gettext
 from pathlib import Path
 from typing import Literal
 
+from store import errors as store_errors
+
 Language = Literal["fi", "en"]
 DOMAIN = "coordinator_tui"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -51,4 +53,6 @@ def N_(message: str) -> str:
     return message
 
 
+# The store knows no UI: its words for a full disk, a locked store, ... are read through our catalog.
+store_errors.set_translator(_)
 set_language("fi")

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from store.errors import StoreError
+from store.errors import BUSY_TIMEOUT_MS as BUSY_TIMEOUT_MS  # re-exported: the light read paths use it
+from store.errors import StoreError, read_only, store_error_from
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
-
-BUSY_TIMEOUT_MS = 5000
 
 
 def sqlite_path_of(url: str) -> Path | None:
@@ -52,10 +51,7 @@ def prepare_private_file(path: Path) -> None:
         # SQLite in WAL mode writes -wal and -shm files beside the store: the directory itself
         # must be writable, or every later write fails in the middle of the user's work.
         if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            raise StoreError(
-                f"The store {path} (or its directory) is read-only.",
-                "Make the directory writable, or point [store] url at a file in a writable directory.",
-            )
+            raise read_only(path)
         if not path.exists():
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
@@ -95,6 +91,7 @@ class Store:
     path: Path | None
     _engine: Engine | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _keeper: sqlite3.Connection | None = None
 
     @property
     def engine(self) -> Engine:
@@ -122,7 +119,16 @@ class Store:
                 raise  # a broken rule of the data, for the caller to handle, not a store failure
             except DatabaseError as error:
                 session.rollback()
-                raise store_error_from(error, self.path or self.url) from error
+                problem = store_error_from(error, self.path or self.url)
+                if problem.kind in ("full", "read-only", "unusable"):
+                    # A connection whose write failed this way can keep SQLite's write lock while it
+                    # sits idle in the pool: other programs (a cron sync) found the store locked for
+                    # as long as the app ran. And one opened while the file could not be written
+                    # stays read-only (the process shares the file's shared-memory index). So the
+                    # pool starts afresh; a full disk keeps the index open, for reads to go on.
+                    session.close()
+                    self.dispose(keep_index=problem.kind == "full")
+                raise problem from error
             except BaseException:
                 session.rollback()
                 raise
@@ -133,41 +139,45 @@ class Store:
             raise StoreError("The light read path needs a SQLite file.", "")
         connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        self._keep_index_open()
         return connection
 
-    def dispose(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+    def _keep_index_open(self) -> None:
+        """Keep one idle connection for the life of the store, so the write-ahead log's index stays.
 
+        When the last connection to a WAL database closes, SQLite deletes the -wal and -shm files,
+        and the next one must create the index anew: on a full disk it cannot, and even reading
+        fails. The light read paths open and close a connection each time; this one stays open
+        (idle, it holds no lock), so a disk that fills up stops writes only.
+        """
+        if self._keeper is not None or self.path is None:
+            return
+        if not os.access(self.path.parent, os.W_OK):
+            return  # one opened now would share a read-only index with the writers, even once writable
+        # No busy wait: behind another program's exclusive lock it is simply tried again next time.
+        keeper = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=0, check_same_thread=False)
+        try:
+            keeper.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # maps the -shm index
+        except sqlite3.Error:
+            keeper.close()
+            return
+        with self._lock:
+            if self._keeper is None:
+                self._keeper = keeper
+                return
+        keeper.close()  # another thread was first
 
-def store_error_from(error: Exception, where: Path | str) -> StoreError:
-    """Words for the user for what SQLite said; the transaction was rolled back, nothing half-saved."""
-    said = str(getattr(error, "orig", None) or error)
-    lowered = said.lower()
-    if "disk is full" in lowered or "database or disk is full" in lowered:
-        return StoreError(
-            f"The disk holding the store {where} is full; the last change was not saved.",
-            "The store is as it was before the change. Free some disk space and try again.",
-        )
-    if "readonly" in lowered or "read-only" in lowered:
-        return StoreError(
-            f"The store {where} is read-only; the last change was not saved.",
-            "Make the file and its directory writable, or point [store] url at another file.",
-        )
-    if "locked" in lowered or "busy" in lowered:
-        return StoreError(
-            f"Another program kept the store {where} locked for over {BUSY_TIMEOUT_MS // 1000} s; "
-            "the last change was not saved.",
-            "Close the other coordinator-tui (or sync) and try again.",
-        )
-    if "malformed" in lowered or "not a database" in lowered:
-        return StoreError(
-            f"The store {where} is damaged ({said}).",
-            "Run `coordinator-tui doctor`; restore it from a backup (*.before-* copies are taken "
-            "before each upgrade).",
-        )
-    return StoreError(f"The store {where} refused a change: {said}.", "Nothing was half-saved.")
+    def dispose(self, *, keep_index: bool = False) -> None:
+        """Close the store's connections (``keep_index``: all but the one that keeps the WAL index)."""
+        with self._lock:
+            engine, self._engine = self._engine, None
+            keeper = None
+            if not keep_index:
+                keeper, self._keeper = self._keeper, None
+        if engine is not None:
+            engine.dispose()
+        if keeper is not None:
+            keeper.close()
 
 
 def make_engine(url: str) -> Engine:

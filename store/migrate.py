@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from store.errors import StoreError
+from store.errors import StoreError, store_error_from
 
 if TYPE_CHECKING:
     from store.engine import Store
@@ -54,6 +54,9 @@ def current_revision_sqlite(path: Path) -> str | None:
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
+        problem = store_error_from(error, path)
+        if problem.kind in ("locked", "full", "read-only"):  # the file is fine: something is in its way
+            raise problem from error
         raise damaged(path, error) from error
 
 
@@ -165,6 +168,9 @@ def upgrade(store: Store, revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(store), revision)
     except OperationalError as error:
+        problem = store_error_from(error, store.path or store.url)
+        if problem.kind in ("locked", "full", "read-only"):
+            raise problem from error  # the upgrade was rolled back; the words say what is in the way
         raise StoreError(
             f"The store {store.path or store.url} could not be upgraded: {error.orig}.",
             "Nothing was lost: the upgrade was rolled back. Check free disk space and that the "

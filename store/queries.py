@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from store.errors import StoreError
+from store.errors import store_error_from
 from store.vocabulary import CLOCK_RUNNING_STATUSES
 
 if TYPE_CHECKING:
@@ -49,11 +49,11 @@ def reader(store: Store) -> Iterator[Reader]:
         try:
             connection = store.raw_connection()
         except sqlite3.Error as error:
-            raise StoreError(f"Cannot read the store {store.path}: {error}.", "") from error
+            raise store_error_from(error, store.path) from error
         try:
             yield _SqliteReader(connection)
         except sqlite3.DatabaseError as error:
-            raise StoreError(f"Cannot read the store {store.path}: {error}.", "") from error
+            raise store_error_from(error, store.path) from error
         finally:
             connection.close()
     else:
