@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -188,21 +189,21 @@ def note_outbox_error(store: Store, outbox_id: int, note: str) -> None:
         session.add(row)
 
 
-def mark_interrupted(store: Store) -> int:
+def mark_interrupted(store: Store, outbox_ids: Sequence[int] | None = None) -> int:
     """Rows left "sending" by a crash become "unknown"; returns how many.
 
-    Call when no sender of this store is running (at start-up): they may have reached the
-    server, so they are shown to the user and never sent again automatically.
+    ``outbox_ids``: only these rows (those whose sender is known to be gone); None: every row
+    "sending", for when no sender of this store can be running. They may have reached the server,
+    so they are shown to the user and never sent again automatically.
     """
     from sqlalchemy import update
     from sqlmodel import col
 
     with store.session() as session:
-        changed = session.connection().execute(
-            update(Outbox)
-            .where(col(Outbox.state) == "sending")
-            .values(state="unknown", error=INTERRUPTED_NOTE)
-        )
+        statement = update(Outbox).where(col(Outbox.state) == "sending")
+        if outbox_ids is not None:
+            statement = statement.where(col(Outbox.id).in_(list(outbox_ids)))
+        changed = session.connection().execute(statement.values(state="unknown", error=INTERRUPTED_NOTE))
         return int(changed.rowcount or 0)
 
 

@@ -8,7 +8,8 @@
   retried with backoff, 5xx recorded; a connection that drops before the text is sent is opened
   again and the batch goes on where it stopped. Before a chunk's text is sent its recipients are
   recorded "unknown", so a crash or a dropped connection during DATA leaves them unknown, never
-  silently sent again; ``store.outbox.mark_interrupted`` at start-up turns the row "unknown".
+  silently sent again; ``coordinator_tui.outgoing.recover_interrupted`` at start-up turns the row
+  "unknown" (only a row whose sender is gone: the sender holds ``outgoing.sending_lock``).
 - :func:`resume_version` sends to the recipients still waiting (never to the unknown ones).
 After a send that reached someone: the copy in Sent over IMAP and the Atom feed.
 """
@@ -29,6 +30,7 @@ from coordinator_tui.i18n import _, ngettext
 from coordinator_tui.mail.send import SmtpError, _close_quietly, _network_error, _reply_text, connect
 from coordinator_tui.notices import compose
 from coordinator_tui.notices import recipients as recipients_module
+from coordinator_tui.outgoing import sending_lock
 from store import notices as notice_store
 from store import outbox as outbox_store
 
@@ -273,7 +275,7 @@ def send_version(
     imap: ImapSection | None = None,
     imap_password: str = "",
     atom_path: Path | None = None,
-    timeout: float = 30.0,
+    timeout: float | None = None,  # None: [smtp] timeout
     resume: bool = False,
     after_unknown: bool = False,
 ) -> NoticeSendResult:
@@ -286,64 +288,66 @@ def send_version(
     if version.outbox_id is None:
         raise LookupError(f"notice version {version_id} has no outbox row")
     outbox_id = version.outbox_id
-    if resume:
-        row = outbox_store.resume_sending(store, outbox_id, from_unknown=after_unknown)
-        todo = outbox_store.waiting_recipients(store, outbox_id)
-    else:
-        row = outbox_store.start_sending(store, outbox_id)  # committed before the first byte
-        todo = list(row.recipients)
-    result = NoticeSendResult(outbox_id, version_id, row.message_id)
-    sender = section.from_address or section.username
-    where = f"{section.host}:{section.effective_port()}"
-    client: smtplib.SMTP | None = None
-    failures = 0
-    rounds = 1
-    later: list[str] = []
-    last_error = ""
-    try:
-        while todo or later:
-            if not todo:
-                if rounds >= attempts:
-                    break
-                sleep(backoff * 2 ** (rounds - 1))
-                rounds += 1
-                todo, later = later, []
-                for address in todo:
-                    result.deferred.pop(address, None)
-            if client is None:
-                if failures >= attempts:
-                    break
+    # Held from before the row turns "sending" until it has ended: a recovery elsewhere leaves it be.
+    with sending_lock(store, outbox_id):
+        if resume:
+            row = outbox_store.resume_sending(store, outbox_id, from_unknown=after_unknown)
+            todo = outbox_store.waiting_recipients(store, outbox_id)
+        else:
+            row = outbox_store.start_sending(store, outbox_id)  # committed before the first byte
+            todo = list(row.recipients)
+        result = NoticeSendResult(outbox_id, version_id, row.message_id)
+        sender = section.from_address or section.username
+        where = f"{section.host}:{section.effective_port()}"
+        client: smtplib.SMTP | None = None
+        failures = 0
+        rounds = 1
+        later: list[str] = []
+        last_error = ""
+        try:
+            while todo or later:
+                if not todo:
+                    if rounds >= attempts:
+                        break
+                    sleep(backoff * 2 ** (rounds - 1))
+                    rounds += 1
+                    todo, later = later, []
+                    for address in todo:
+                        result.deferred.pop(address, None)
+                if client is None:
+                    if failures >= attempts:
+                        break
+                    try:
+                        client = connect(section, password, timeout=timeout)
+                        result.connections += 1
+                    except SmtpError as error:
+                        failures += 1
+                        last_error = str(error)
+                        if failures < attempts:
+                            sleep(backoff * 2 ** (failures - 1))
+                        continue
+                chunk = todo[:max_per_message]
                 try:
-                    client = connect(section, password, timeout=timeout)
-                    result.connections += 1
-                except SmtpError as error:
+                    done = _send_chunk(store, client, outbox_id, sender, row.raw, chunk, result, later)
+                except _Dropped as dropped:
                     failures += 1
-                    last_error = str(error)
-                    if failures < attempts:
-                        sleep(backoff * 2 ** (failures - 1))
+                    last_error = str(_network_error(where, dropped.error))
+                    _close_quietly(client)
+                    client = None
+                    if dropped.text_sent:
+                        todo = todo[dropped.dealt :]
+                    answered = {*result.refused, *result.deferred, *result.unknown}
+                    todo = [address for address in todo if address not in answered]
                     continue
-            chunk = todo[:max_per_message]
-            try:
-                done = _send_chunk(store, client, outbox_id, sender, row.raw, chunk, result, later)
-            except _Dropped as dropped:
-                failures += 1
-                last_error = str(_network_error(where, dropped.error))
-                _close_quietly(client)
-                client = None
-                if dropped.text_sent:
-                    todo = todo[dropped.dealt :]
-                answered = {*result.refused, *result.deferred, *result.unknown}
-                todo = [address for address in todo if address not in answered]
-                continue
-            todo = todo[done:]
-        result.waiting = list(todo)  # never reached: the connection could not be opened again
-        return _finish(store, result, last_error, imap, imap_password, atom_path)
-    except Exception:
-        # Unforeseen: the row must not stay "sending" in a running app; unknown is the safe word.
-        _end(store, outbox_id, "unknown", _("Sending stopped unexpectedly; delivery is unknown."))
-        raise
-    finally:
-        _close_quietly(client)
+                todo = todo[done:]
+            result.waiting = list(todo)  # never reached: the connection could not be opened again
+            return _finish(store, result, last_error, imap, imap_password, atom_path)
+        except Exception:
+            # Unforeseen: the row must not stay "sending" in a running app; unknown is the safe word.
+            _end(store, outbox_id, "unknown", _("Sending stopped unexpectedly; delivery is unknown."))
+            raise
+        finally:
+            _close_quietly(client)
 
 
 def _send_chunk(
