@@ -75,6 +75,11 @@ WHOLE_LIMIT = 256 * 1024  # larger messages: BODYSTRUCTURE, header and text part
 PART_LIMIT = 256 * 1024  # bytes fetched of each text part of a larger message
 MAX_TEXT_PARTS = 8  # text parts fetched of a larger message
 HEADERS_LIMIT = 64 * 1024  # bytes of the header block kept for the full-headers view
+# imaplib refuses a response line over 1,000,000 bytes and leaves the rest of the response unread,
+# so every later command reads garbage. The BODYSTRUCTURE of a message with thousands of
+# attachments is one such line (Dovecot stops at 10,000 MIME parts: ~1.3 MB with short file
+# names, ~5 MB with long ones); parsing a line this long costs about 3x its size.
+LINE_LIMIT = 16 * 1024 * 1024
 PARALLEL_MIN = 1000  # new messages in a folder from which parsing runs in worker processes
 MAX_WORKERS = 4
 IN_FLIGHT = 2  # batches fetched ahead of the one being stored, while workers parse
@@ -131,6 +136,7 @@ def sync_account(
 
     started = time.monotonic()
     where = f"{section.host}:{section.effective_port()}"
+    _allow_long_lines()
     light = open_light(store)
     try:
         states = light.folder_states() if light else {}
@@ -456,7 +462,21 @@ class _FolderSync:
 
     def _fetch_large(self, uids: list[int], meta: dict[int, dict[bytes, Any]]) -> dict[int, dict[str, Any]]:
         """BODYSTRUCTURE and header, then the text parts only (each cut at PART_LIMIT)."""
-        data = guarded(self.where, lambda: self.client.fetch(uids, ["BODYSTRUCTURE", "BODY.PEEK[HEADER]"]))
+        items = ["BODYSTRUCTURE", "BODY.PEEK[HEADER]"]
+        unreadable: set[int] = set()
+        try:
+            data = self._fetch_parsed(uids, items)
+        except _Unparsable:
+            # One message's BODYSTRUCTURE broke imapclient's parser: the rest keep theirs.
+            data = {}
+            for uid in uids:
+                try:
+                    data.update(self._fetch_parsed([uid], items))
+                except _Unparsable:
+                    _log_failure("reading the BODYSTRUCTURE of UID %s", uid)
+                    unreadable.add(uid)
+                    headers_only = functools.partial(self.client.fetch, [uid], items[1:])
+                    data.update(guarded(self.where, headers_only))
         rows: dict[int, dict[str, Any]] = {}
         for uid in uids:
             values = data.get(uid)
@@ -464,6 +484,9 @@ class _FolderSync:
                 continue
             header = bytes(values.get(b"BODY[HEADER]") or b"")
             structure = values.get(b"BODYSTRUCTURE")
+            if uid in unreadable:
+                rows[uid] = _row_or_bare(uid, meta[uid], header, _large_row, header, None, {}, STRUCTURE_NOTE)
+                continue
             texts: dict[str, bytes] = {}
             wanted: list[Leaf] = []
             try:
@@ -480,6 +503,30 @@ class _FolderSync:
             rows[uid] = _row_or_bare(uid, meta[uid], header, _large_row, header, structure, texts)
         return rows
 
+    def _fetch_parsed(self, uids: list[int], items: list[str]) -> dict[int, dict[bytes, Any]]:
+        """``client.fetch``; raises :class:`_Unparsable` when the response was read whole but
+        imapclient could not parse it (the connection is then still in step)."""
+        from imapclient.exceptions import ProtocolError
+
+        try:
+            return guarded(self.where, lambda: self.client.fetch(uids, items))
+        except RecursionError as error:
+            # imapclient's parser recurses once per nesting level: Dovecot stops nesting at 100,
+            # a server that does not can send a BODYSTRUCTURE deeper than Python's recursion limit.
+            raise _Unparsable from error
+        except ImapError as error:
+            # A complete answer imapclient could not read (imap.guarded wraps these).
+            if isinstance(error.__cause__, ProtocolError | ValueError | LookupError | TypeError):
+                raise _Unparsable from error
+            raise
+
+
+class _Unparsable(Exception):
+    """A FETCH response imapclient could not parse (read whole: the connection is still usable)."""
+
+
+STRUCTURE_NOTE = "the message structure sent by the server could not be read; text and attachments not listed"
+
 
 def _log_failure(what: str, uid: int) -> None:
     """Where it failed and how, never the exception's text (it can quote the message)."""
@@ -487,6 +534,14 @@ def _log_failure(what: str, uid: int) -> None:
     frames = traceback.extract_tb(error.__traceback__) if error else []
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
     log.warning(f"{what} failed: %s at %s", uid, type(error).__name__, where)
+
+
+def _allow_long_lines() -> None:
+    """Let imaplib read response lines up to LINE_LIMIT (its own limit is a module constant)."""
+    import imaplib
+
+    if getattr(imaplib, "_MAXLINE", LINE_LIMIT) < LINE_LIMIT:
+        imaplib._MAXLINE = LINE_LIMIT  # type: ignore[attr-defined]
 
 
 def _unchanged(
@@ -509,6 +564,12 @@ def _refused(error: ImapError) -> bool:
     from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
     cause = error.__cause__
+    if isinstance(cause, ValueError | LookupError | TypeError):
+        # An answer read whole with a word where a number belongs (see imap.guarded): the
+        # connection is still in step; this folder reports it, the others go on.
+        return True
+    if isinstance(cause, IMAPClientError) and str(cause).startswith("got more than"):
+        return False  # imaplib stopped reading mid-response: the connection is out of step
     return isinstance(cause, IMAPClientError) and not isinstance(cause, IMAPClientAbortError)
 
 
@@ -654,9 +715,12 @@ def _whole_row(uid: int, meta: dict[bytes, Any], raw: bytes) -> dict[str, Any]:
 
 
 def _large_row(
-    uid: int, meta: dict[bytes, Any], header: bytes, structure: Any, texts: dict[str, bytes]
+    uid: int, meta: dict[bytes, Any], header: bytes, structure: Any, texts: dict[str, bytes], note: str = ""
 ) -> dict[str, Any]:
-    """The store row for a large message: its header, its text parts and BODYSTRUCTURE's listing."""
+    """The store row for a large message: its header, its text parts and BODYSTRUCTURE's listing.
+
+    ``note`` goes first in the row's parse note (a structure that could not be read, say).
+    """
     from coordinator_tui.mail.parse import CUT_MARK, ParsedMessage, parse_message
 
     leaves = {leaf.part: leaf for leaf in _leaves(structure)} if structure else {}
@@ -681,7 +745,10 @@ def _large_row(
                 "size": leaf.decoded_size if leaf else item.size,
             }
         )
-    return _row(uid, meta, parsed, header, header, body, attachments)
+    row = _row(uid, meta, parsed, header, header, body, attachments)
+    if note:
+        row["parse_note"] = "; ".join(filter(None, (note, row["parse_note"])))
+    return row
 
 
 def _row(
@@ -899,20 +966,41 @@ def _skeleton(header: bytes, structure: Any, texts: dict[str, bytes]) -> bytes:
         if keep:
             lines.append(line if line.endswith(b"\n") else line + b"\r\n")
     lines.append(b"MIME-Version: 1.0\r\n")
-    _emit(lines, structure, "", texts, top=True)
+    from coordinator_tui.mail.parse import MAX_DEPTH, MAX_PARTS
+
+    # The parser reads no more than MAX_PARTS parts, MAX_DEPTH levels deep: one more of each tells
+    # it (and the user) there were more. The rest would cost seconds of parsing for nothing (a
+    # 10,000-part skeleton; Dovecot's 100 levels, each checked against every line below it).
+    _emit(lines, structure, "", texts, top=True, budget=[MAX_PARTS + 1], levels=MAX_DEPTH + 2)
     return b"".join(lines)
 
 
-def _emit(out: list[bytes], structure: Any, prefix: str, texts: dict[str, bytes], *, top: bool) -> None:
+def _emit(
+    out: list[bytes],
+    structure: Any,
+    prefix: str,
+    texts: dict[str, bytes],
+    *,
+    top: bool,
+    budget: list[int],
+    levels: int,
+) -> None:
     if isinstance(structure[0], list):
+        if levels <= 0:  # deeper than the parser reads: an empty part stands for the rest
+            out.append(b"Content-Type: text/plain\r\n\r\n")
+            return
         boundary = f"=_skeleton_{uuid.uuid4().hex}"
         subtype = _text(structure[1]).lower() or "mixed"
         params = [(k, v) for k, v in _params(structure[2] if len(structure) > 2 else None) if k != "boundary"]
         out.append(_content_header("Content-Type", f"multipart/{subtype}", [("boundary", boundary), *params]))
         out.append(b"\r\n")
         for number, child in enumerate(structure[0], 1):
+            if budget[0] <= 0:
+                break
+            budget[0] -= 1
             out.append(f"--{boundary}\r\n".encode())
-            _emit(out, child, f"{prefix}.{number}" if prefix else str(number), texts, top=False)
+            part = f"{prefix}.{number}" if prefix else str(number)
+            _emit(out, child, part, texts, top=False, budget=budget, levels=levels - 1)
             out.append(b"\r\n")
         out.append(f"--{boundary}--\r\n".encode())
         return
