@@ -76,6 +76,8 @@ class ServerSection(Section):
     """The login name. The password is never here: it comes from the keyring or the environment."""
     ca_file: str = ""
     """An extra CA certificate (PEM) to trust, e.g. for a self-signed test server."""
+    timeout: Annotated[float, Field(gt=0, le=600)] = 30.0
+    """Seconds to wait for the server to answer (connect, or any read or write) before giving up."""
 
     @field_validator("security")
     @classmethod
@@ -427,6 +429,7 @@ security = "tls"          # "tls", "starttls", or "none" (only for a server on t
 # username = "omaolo.koordinaattori@example.fi"
 folders = ["INBOX"]       # Sent, Archive and Trash are found from the server
 # ca_file = "/path/to/extra-ca.pem"
+# timeout = 30.0          # seconds to wait for any answer of the server before giving up
 # Microsoft 365 (OAuth2): sign in once with `coordinator-tui login imap` (a code for any browser).
 # auth = "oauth2"         # "password" (default) or "oauth2"
 # tenant = "hyvinvointialue.fi"
@@ -440,6 +443,7 @@ security = "tls"
 # username = "omaolo.koordinaattori@example.fi"
 # from_address = "omaolo@example.fi"
 # from_name = "Omaolo-koordinaattori"
+# timeout = 30.0          # seconds to wait for any answer of the server before giving up
 
 # Newsletter feeds, one [[feeds]] table each (`coordinator-tui feeds refresh` fetches them).
 # [[feeds]]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import ssl
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urljoin
 
+import httpcore
 import httpx
 
 from coordinator_tui import APP_NAME, __version__
@@ -58,6 +61,90 @@ def default_tls() -> ssl.SSLContext:
         return _DEFAULT_TLS[0]
 
 
+# The end of the fetch this thread is doing (time.monotonic()), or None: see _DeadlineStream.
+_DEADLINE = threading.local()
+
+
+def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
+    """``timeout``, cut to what is left of this thread's fetch; raises ``error`` when nothing is."""
+    deadline: float | None = getattr(_DEADLINE, "at", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("the whole answer took longer than the fetch may")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the fetch's deadline (FetchLimits.total).
+
+    httpx's timeouts are per read: a server that sends one byte a second (even of its status line
+    and headers, before fetch() sees a response) would hold a refresh for hours.
+    """
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, bounded))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_tcp(host, port, bounded, local_address, socket_options))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_unix_socket(path, bounded, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _transport(verify: ssl.SSLContext | bool) -> httpx.HTTPTransport:
+    """httpx's own transport, its connections held to each fetch's deadline.
+
+    httpx takes no network backend, so the one its pool made is wrapped in place (private
+    attributes of httpx 0.28 / httpcore 1.0, pinned in requirements; a missing one fails here, and
+    tests/integration/test_misbehaving_servers.py drips a feed to prove the wrapping works).
+    """
+    transport = httpx.HTTPTransport(
+        verify=verify, limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    )
+    pool = transport._pool
+    pool._network_backend = _DeadlineBackend(pool._network_backend)
+    return transport
+
+
 def make_client(limits: FetchLimits = FetchLimits(), *, verify: ssl.SSLContext | bool = True) -> httpx.Client:
     """One client shared by the refresh's threads (httpx.Client is thread-safe; it pools connections)."""
     if verify is True:
@@ -71,8 +158,8 @@ def make_client(limits: FetchLimits = FetchLimits(), *, verify: ssl.SSLContext |
         timeout=httpx.Timeout(limits.total, connect=limits.connect),
         follow_redirects=True,
         max_redirects=limits.max_redirects,
-        verify=verify,
-        limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+        verify=verify,  # for proxies from the environment; the transport has its own
+        transport=_transport(verify),
     )
 
 
@@ -119,6 +206,7 @@ def fetch(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     deadline = time.monotonic() + limits.total
+    _DEADLINE.at = deadline  # every read and write of this fetch ends by then (_DeadlineStream)
     try:
         with client.stream("GET", url, headers=headers) as response:
             result = FetchResult(
@@ -173,6 +261,8 @@ def fetch(
         return _failed(
             FetchResult("error", url), "network", _("The server sent a damaged compressed answer.")
         )
+    finally:
+        _DEADLINE.at = None
 
 
 def _failed(result: FetchResult, kind: str, words: str) -> FetchResult:

@@ -6,11 +6,13 @@ No Textual here; callers run these blocking calls in a thread worker.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import socket
 import ssl
 import sys
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,7 +27,9 @@ Credential = str | TokenSource
 if TYPE_CHECKING:
     from imapclient import IMAPClient
 
-TIMEOUT_SECONDS = 30.0
+log = logging.getLogger(__name__)
+
+SAID_LIMIT = 300  # characters of a server's or parser's words kept in an error
 
 # SPECIAL-USE flag → the role the store keeps for the folder.
 SPECIAL_ROLES = {b"\\Sent": "sent", b"\\Archive": "archive", b"\\Trash": "trash"}
@@ -97,9 +101,16 @@ def _system_context() -> ssl.SSLContext:
     return ssl.create_default_context()  # given a cafile, it would skip the system's CAs
 
 
-def connect(section: ImapSection, password: Credential, *, timeout: float = TIMEOUT_SECONDS) -> IMAPClient:
-    """A logged-in IMAPClient for ``section``; raises :class:`ImapError` with words for the user."""
+def connect(section: ImapSection, password: Credential, *, timeout: float | None = None) -> IMAPClient:
+    """A logged-in IMAPClient for ``section``; raises :class:`ImapError` with words for the user.
+
+    ``timeout`` (default ``[imap] timeout``) bounds the connect and every later read and write: a
+    server that stalls, even in the middle of a literal, ends the call with an ImapError.
+    """
     from imapclient import IMAPClient
+
+    if timeout is None:
+        timeout = section.timeout
 
     host, port = section.host, section.effective_port()
     if not host:
@@ -204,11 +215,16 @@ def _oauth2_login(client: IMAPClient, source: TokenSource, where: str) -> None:
 
 def guarded(where: str, call: Callable[[], _T]) -> _T:
     """Run one IMAP call, turning network, TLS and protocol failures into :class:`ImapError`."""
-    from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+    from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError, ProtocolError
 
     try:
         return call()
-    except LoginError:
+    except LoginError as error:
+        lost = error.__context__
+        if isinstance(lost, IMAPClientAbortError):
+            # imapclient turns every failure during a login into LoginError, a broken connection or
+            # garbage too: that is no refusal of the password (the watcher would stop and ask again).
+            raise _lost(where, lost) from lost
         raise
     except ssl.SSLCertVerificationError as error:
         raise ImapError(
@@ -216,8 +232,8 @@ def guarded(where: str, call: Callable[[], _T]) -> _T:
                 where=where, reason=error.verify_message or error
             ),
             _(
-                "If the server uses its own certificate authority, save its CA certificate (PEM) and set "
-                "[imap] ca_file to that file."
+                "If the server has a self-signed certificate or its own certificate authority, save that "
+                "certificate (PEM) and set [imap] ca_file to its file."
             ),
         ) from error
     except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as error:
@@ -252,12 +268,9 @@ def guarded(where: str, call: Callable[[], _T]) -> _T:
             _("Check the network connection; try again later."),
         ) from error
     except IMAPClientAbortError as error:
-        raise ImapError(
-            _("The connection to the IMAP server {where} was lost ({reason}).").format(
-                where=where, reason=_said(error)
-            ),
-            _("Try again; what was synced so far is kept."),
-        ) from error
+        raise _lost(where, error) from error
+    except ProtocolError as error:  # imapclient could not parse a (complete) answer
+        raise _unreadable(where, error) from error
     except IMAPClientError as error:
         raise ImapError(
             _("The IMAP server {where} said no: {said}.").format(where=where, said=_said(error)), ""
@@ -269,6 +282,32 @@ def guarded(where: str, call: Callable[[], _T]) -> _T:
             ),
             _("Check [imap] host and port and the network connection; what was synced so far is kept."),
         ) from error
+    except (ValueError, LookupError, TypeError) as error:
+        # A number, a list or a response code the answer should have had and did not (imapclient
+        # and examine() read them with int() and indexing): the server's fault, said in words.
+        frames = traceback.extract_tb(error.__traceback__)
+        at = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+        log.warning("IMAP answer from %s not readable: %s at %s", where, type(error).__name__, at)
+        raise _unreadable(where, error) from error
+
+
+def _lost(where: str, error: BaseException) -> ImapError:
+    return ImapError(
+        _("The connection to the IMAP server {where} was lost ({reason}).").format(
+            where=where, reason=_said(error)
+        ),
+        _("Try again; what was synced so far is kept."),
+    )
+
+
+def _unreadable(where: str, error: BaseException) -> ImapError:
+    """A malformed answer: the connection is still in step (the answer was read whole)."""
+    return ImapError(
+        _("The IMAP server {where} sent an answer that cannot be read ({reason}).").format(
+            where=where, reason=_said(error)
+        ),
+        _("Try again later; if it happens again, tell the server's admin. What was synced so far is kept."),
+    )
 
 
 def discover_folders(client: IMAPClient, configured: Iterable[str], where: str = "") -> list[FolderInfo]:
@@ -468,7 +507,9 @@ def close_quietly(client: IMAPClient) -> None:
 
 
 def _said(error: BaseException) -> str:
+    """The server's or the library's words, cut short: a parse error can quote a whole message."""
     text = str(error)
     if text.startswith("b'") or text.startswith('b"'):
         text = text[2:-1]
-    return text.strip() or type(error).__name__
+    text = text.strip() or type(error).__name__
+    return text if len(text) <= SAID_LIMIT else text[: SAID_LIMIT - 1] + "…"

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from store.engine import Store
 
 log = logging.getLogger(__name__)
-TIMEOUT_SECONDS = 30.0
 
 
 class SmtpError(Exception):
@@ -86,7 +85,10 @@ def _network_error(where: str, error: BaseException) -> SmtpError:
             _("The SMTP server {where} could not be verified: {reason}.").format(
                 where=where, reason=error.verify_message or error
             ),
-            _("If the server uses its own certificate authority, set [smtp] ca_file to its CA certificate."),
+            _(
+                "If the server has a self-signed certificate or its own certificate authority, save that "
+                "certificate (PEM) and set [smtp] ca_file to its file."
+            ),
         )
     if isinstance(error, ssl.SSLError):
         return SmtpError(
@@ -103,6 +105,8 @@ def _network_error(where: str, error: BaseException) -> SmtpError:
             _("The SMTP server's name {host} cannot be resolved.").format(host=where.rsplit(":", 1)[0]),
             _("Check [smtp] host and the network connection."),
         )
+    if isinstance(error, smtplib.SMTPServerDisconnected) and isinstance(error.__context__, TimeoutError):
+        error = error.__context__  # smtplib reports a read that timed out as a closed connection
     if isinstance(error, TimeoutError | socket.timeout):
         return SmtpError(
             _("The SMTP server {where} did not answer in time.").format(where=where),
@@ -128,9 +132,14 @@ def _network_error(where: str, error: BaseException) -> SmtpError:
 
 
 def connect(
-    section: SmtpSection, password: str | TokenSource, *, timeout: float = TIMEOUT_SECONDS
+    section: SmtpSection, password: str | TokenSource, *, timeout: float | None = None
 ) -> smtplib.SMTP:
-    """A connected, encrypted (unless "none" on loopback) and logged-in SMTP session."""
+    """A connected, encrypted (unless "none" on loopback) and logged-in SMTP session.
+
+    ``timeout`` (default ``[smtp] timeout``) bounds the connect and every later read and write.
+    """
+    if timeout is None:
+        timeout = section.timeout
     host, port = section.host, section.effective_port()
     if not host:
         raise SmtpError(_("No SMTP server is configured."), _("Set [smtp] host in the config file."))
@@ -257,12 +266,28 @@ def send_outbox(
     section: SmtpSection,
     password: str | TokenSource,
     *,
-    timeout: float = TIMEOUT_SECONDS,
+    timeout: float | None = None,
 ) -> SendResult:
     """Send the queued row ``outbox_id``; the row and its deliveries record the outcome.
 
     Raises ``store.outbox.OutboxStateError`` when the row is not queued (it is never sent twice).
     """
+    from coordinator_tui.outgoing import sending_lock
+
+    # Held until the row has ended: the start-up recovery of another process (cron's `outbox
+    # send-due`, a second window) then leaves this live send alone instead of calling it "unknown".
+    with sending_lock(store, outbox_id):
+        return _send_held(store, outbox_id, section, password, timeout=timeout)
+
+
+def _send_held(
+    store: Store,
+    outbox_id: int,
+    section: SmtpSection,
+    password: str | TokenSource,
+    *,
+    timeout: float | None,
+) -> SendResult:
     row = outbox_store.start_sending(store, outbox_id)  # committed: "sending" before the first byte
     result = SendResult(outbox_id, "failed")
     where = f"{section.host}:{section.effective_port()}"
@@ -337,7 +362,7 @@ def send_outbox(
                 _(
                     "The connection broke while the message was being sent ({error}); it may or may not "
                     "have been delivered, so it is not sent again. Check with a recipient."
-                ).format(error=words),
+                ).format(error=_network_error(where, error).what.rstrip(".")),  # not its "try again"
             )
         return _finish(store, result, "failed", words)
     except Exception as error:  # unforeseen: the row says what may have happened, then the error goes on

@@ -26,6 +26,8 @@ class Route:
     gzip: bool = False
     delay: float = 0.0  # seconds before the headers
     trickle: float = 0.0  # seconds between chunks of the body (a slow body)
+    drip: float = 0.0  # seconds between single bytes of the whole answer, status line and headers too
+    drip_body_only: bool = False  # with drip: the status line and headers at once, then the body
     redirect_to: str = ""  # with status 301/302/307/308
     chunked: bool = False  # no Content-Length (so the size cap must count)
 
@@ -36,6 +38,15 @@ class Seen:
     headers: dict[str, str]
 
 
+@dataclass
+class Drip:
+    """How far a dripped answer got: ``ended`` is set when it was sent whole or the client left."""
+
+    total: int
+    sent: int = 0
+    ended: threading.Event = field(default_factory=threading.Event)
+
+
 class FeedServer:
     def __init__(self, *, tls: tuple[Path, Path] | None = None) -> None:
         """``tls`` = (certificate, key): serve HTTPS with that certificate."""
@@ -43,6 +54,8 @@ class FeedServer:
         self.requests: list[Seen] = []
         self.hits: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._closing = threading.Event()  # ends a drip when the server closes
+        self.drips: dict[str, Drip] = {}  # path → the last dripped answer on it
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -86,6 +99,7 @@ class FeedServer:
             return self.hits[path]
 
     def close(self) -> None:
+        self._closing.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -100,6 +114,9 @@ class FeedServer:
             return
         if route.delay:
             time.sleep(route.delay)
+        if route.drip:
+            self._drip(handler, route)
+            return
         if route.redirect_to:
             location = route.redirect_to
             self._send(handler, route.status, {"Location": location}, b"")
@@ -157,6 +174,28 @@ class FeedServer:
                 handler.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (size cap, timeout): that is the point of those tests
+
+    def _drip(self, handler: BaseHTTPRequestHandler, route: Route) -> None:
+        """The whole answer one byte at a time, ``route.drip`` seconds apart, until sent or given up."""
+        head = f"HTTP/1.1 {route.status} OK\r\nContent-Type: {route.content_type}\r\n"
+        head += "".join(f"{key}: {value}\r\n" for key, value in route.headers.items())
+        head += f"Content-Length: {len(route.body)}\r\n\r\n"
+        answer = head.encode("latin-1") + route.body
+        drip = self.drips[handler.path] = Drip(len(answer))
+        try:
+            if route.drip_body_only:
+                handler.wfile.write(answer[: len(head)])
+                drip.sent = len(head)
+            while drip.sent < len(answer) and not self._closing.is_set():
+                handler.wfile.write(answer[drip.sent : drip.sent + 1])
+                handler.wfile.flush()
+                drip.sent += 1
+                self._closing.wait(route.drip)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up: the point of the test
+        finally:
+            drip.ended.set()
+        handler.close_connection = True
 
 
 def running_feed_server(*, tls: tuple[Path, Path] | None = None) -> Iterator[FeedServer]:
