@@ -635,10 +635,14 @@ def _feeds_import(store: Store, file: Path) -> int:
 
 
 def _feeds_export(store: Store, out: str | None) -> int:
-    from coordinator_tui.feeds.opml import OpmlFeed, build_opml
+    from coordinator_tui.feeds.opml import OpmlExportBlocked, OpmlFeed, build_opml
     from store.feeds import list_feeds
 
-    data = build_opml([OpmlFeed(feed.name, feed.url) for feed in list_feeds(store)])
+    try:
+        data = build_opml([OpmlFeed(feed.name, feed.url) for feed in list_feeds(store)])
+    except OpmlExportBlocked as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_FAILURE
     if not out or out == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -10,6 +10,10 @@ from coordinator_tui.locations import log_dir
 
 LOG_ENV = "COORDINATOR_TUI_LOG_DIR"
 MAX_BYTES = 1_000_000
+# Libraries that trace the protocol at DEBUG: imapclient writes every FETCH literal (whole
+# messages, so bodies and any henkilötunnus in them) to its log. They never log below INFO here,
+# whatever level the app's own loggers run at.
+PROTOCOL_TRACERS = ("imapclient", "httpcore", "hpack")
 
 
 def log_path() -> Path:
@@ -36,4 +40,6 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)
+    for name in PROTOCOL_TRACERS:
+        logging.getLogger(name).setLevel(max(level, logging.INFO))
     return path

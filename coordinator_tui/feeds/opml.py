@@ -69,7 +69,27 @@ def _refuse_dtd(data: bytes) -> None:
         raise OpmlError(_("The file is not well-formed XML ({reason}).").format(reason=error)) from None
 
 
+class OpmlExportBlocked(Exception):
+    """A feed's name or address carries a personal identity code; nothing is written."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        super().__init__(
+            _(
+                "Feed {number} of the export contains a Finnish personal identity code in its name or "
+                "address; nothing was exported. Rename or remove the feed and export again."
+            ).format(number=number)
+        )
+
+
 def build_opml(feeds: list[OpmlFeed], *, title: str = "", now: datetime | None = None) -> bytes:
+    """The OPML document; raises :class:`OpmlExportBlocked` before anything is built when a feed
+    carries a henkilötunnus (an export leaves the machine like a mail does)."""
+    from coordinator_tui.hetu import contains_hetu
+
+    for number, feed in enumerate(feeds, start=1):
+        if contains_hetu(feed.name) or contains_hetu(feed.url):
+            raise OpmlExportBlocked(number)
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = title or f"{APP_NAME} feeds"

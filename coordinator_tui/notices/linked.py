@@ -79,6 +79,13 @@ def reply_message(
     if request.reference not in subject:
         rest = subject[4:] if subject.startswith("Re: ") else subject
         subject = ("Re: " if rest is not subject else "") + f"[{request.reference}] {rest}"
+    if find_hetus(subject):  # the subject came from a stranger's mail; the resolved text is checked apart
+        raise ValueError(
+            _(
+                "{reference}: the request's subject contains a personal identity code (henkilötunnus), "
+                "so no reply was sent; the request stays open. Reply to it by hand without the code."
+            ).format(reference=request.reference)
+        )
     message = EmailMessage(policy=SMTP)
     message["From"] = Address(display_name=from_name, addr_spec=from_address)
     message["To"] = Address(addr_spec=address)
