@@ -83,7 +83,7 @@ BENCHMARKS = [
     ),
     Benchmark(
         "mail_bomb.py",
-        ["--rounds", "3"],
+        ["--rounds", "2"],
         [Figure("worst_peak_rss_mb", "MB", 200.0), Figure("slowest_bomb_sync_s", "s", 30.0)],
     ),
     Benchmark(
@@ -143,7 +143,7 @@ BENCHMARKS = [
     ),
     Benchmark(
         "misbehaving_servers.py",
-        ["--close-trials", "100"],
+        ["--close-trials", "60"],
         [Figure("failed", "trials", 0.0), Figure("overrun_max_s", "s", 1.0)],
     ),
     Benchmark(
