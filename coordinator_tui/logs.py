@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import traceback
 from pathlib import Path
+from typing import Any
 
 from coordinator_tui.locations import log_dir
 
@@ -14,6 +16,33 @@ MAX_BYTES = 1_000_000
 # messages, so bodies and any henkilötunnus in them) to its log. They never log below INFO here,
 # whatever level the app's own loggers run at.
 PROTOCOL_TRACERS = ("imapclient", "httpcore", "hpack")
+
+
+class PrivateFormatter(logging.Formatter):
+    """Tracebacks with where and what type, never the exceptions' own words: those can quote what
+    failed (SQLAlchemy puts a failed INSERT's parameters, whole message bodies, in its message)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        # Another handler (a test's capture) may have cached the full traceback in exc_text.
+        cached, record.exc_text = record.exc_text, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_text = cached
+
+    def formatException(self, ei: Any) -> str:
+        _kind, error, trace = ei
+        lines: list[str] = []
+        seen: set[int] = set()
+        while error is not None and id(error) not in seen:
+            seen.add(id(error))
+            frames = traceback.extract_tb(trace if not lines else error.__traceback__)
+            lines.append(f"{type(error).__module__}.{type(error).__qualname__} (message not logged)")
+            lines.extend(f"  at {frame.filename}:{frame.lineno} in {frame.name}" for frame in frames)
+            error = error.__cause__ or error.__context__
+            if error is not None:
+                lines.append("caused by:")
+        return "\n".join(lines)
 
 
 def log_path() -> Path:
@@ -36,7 +65,7 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
     except OSError:
         logging.getLogger().addHandler(logging.NullHandler())
         return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(PrivateFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)

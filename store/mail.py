@@ -135,12 +135,24 @@ def insert_messages(session: Session, folder_id: int, rows: Sequence[Mapping[str
 
     Each row maps ``MailMessage`` columns (``uid`` and any others; ``folder_id`` is set here) and may
     carry ``attachments``: a list of dicts with ``part``, ``filename``, ``content_type``, ``size``.
-    Every row must name the same columns. A UID already stored breaks UNIQUE(folder_id, uid).
+    Every row must name the same columns. A UID already stored is left as it is: the same UID in a
+    folder is the same message, and the triage write-back stores the UID a MOVE gave (COPYUID)
+    while a sync may be fetching that UID as new (the 30-minute soak met that race).
     """
     if not rows:
         return 0
     from sqlalchemy import select
 
+    connection = session.connection()
+    stored: set[int] = set()
+    for chunk in _chunks(sorted(int(row["uid"]) for row in rows)):
+        found = select(col(MailMessage.uid)).where(
+            col(MailMessage.folder_id) == folder_id, col(MailMessage.uid).in_(chunk)
+        )
+        stored.update(int(uid) for (uid,) in connection.execute(found))
+    rows = [row for row in rows if int(row["uid"]) not in stored]
+    if not rows:
+        return 0
     messages = []
     attachments_by_uid: dict[int, list[Mapping[str, Any]]] = {}
     for row in rows:
@@ -151,7 +163,6 @@ def insert_messages(session: Session, folder_id: int, rows: Sequence[Mapping[str
             attachments_by_uid[int(row["uid"])] = list(row["attachments"])
     insert_rows(session, MailMessage, messages)
     if attachments_by_uid:
-        connection = session.connection()
         ids: dict[int, int] = {}
         for chunk in _chunks(sorted(attachments_by_uid)):
             statement = select(col(MailMessage.uid), col(MailMessage.id)).where(

@@ -386,8 +386,7 @@ class _FolderSync:
             rows.update(entry.large_rows)
             ordered = [rows[uid] for uid in entry.uids if uid in rows]
             with self.store.session() as session:
-                mail_store.insert_messages(session, folder_id, ordered)
-            self.report.new += len(ordered)
+                self.report.new += mail_store.insert_messages(session, folder_id, ordered)
             self._link_requests(folder_id, ordered)
             done += len(entry.uids)
             if self.progress:

@@ -20,12 +20,15 @@ class ErrorScreen(Screen[None]):
     BINDINGS: ClassVar[list[Binding]] = [Binding("q,escape", "app.quit", N_("Quit"), id="error.quit")]
     DEFAULT_CSS = """
     ErrorScreen { align: center middle; }
-    ErrorScreen > Vertical { width: 90; height: auto; border: heavy $error; padding: 1 2; }
+    ErrorScreen > Vertical { width: 90; max-width: 100%; height: auto; border: heavy $error; padding: 1 2; }
     ErrorScreen .title { text-style: bold; color: $text-error; }
     """
 
     def __init__(self, title: str, message: str) -> None:
         super().__init__()
+        from coordinator_tui.screens.base import translated
+
+        self._bindings = translated(self._bindings)  # the footer in the UI's language
         self.error_title = title
         self.message = message
 

@@ -52,11 +52,17 @@ async def test_first_showing_of_a_screen_built_ahead_has_the_current_theme(demo_
     app = make_app(demo_store)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_dashboard(pilot)
+
+        def composed() -> bool:
+            # The mode's stack holds the screen from the start of its build; its widgets come after.
+            stack = app._screen_stacks.get("mail")
+            return bool(stack) and bool(stack[0].query("#mail-folders"))
+
         for _ in range(100):  # the background build (CoordinatorApp.warm_up_screens)
             await pilot.pause(0.05)
-            if "mail" in app._screen_stacks:
+            if composed():
                 break
-        assert "mail" in app._screen_stacks, "the Mail screen was not built in the background"
+        assert composed(), "the Mail screen was not built in the background"
         built = app._screen_stacks["mail"][0]
         before = built.query_one("#mail-folders").styles.background
         app.theme = "textual-light" if app.theme != "textual-light" else "nord"

@@ -360,3 +360,26 @@ def test_move_messages_in_bulk_lets_rows_trade_places(store: Store, folders: dic
     assert (where(store, ids["yksi"]), where(store, ids["kaksi"])) == (("INBOX", 2), ("INBOX", 1))
     with store.session() as session:
         assert mailtriage.move_messages(session, {}) == 0
+
+
+def test_a_sync_fetching_a_uid_the_push_already_settled_leaves_one_row(
+    store: Store, folders: dict[str, int]
+) -> None:
+    """The push learned the archived message's UID (COPYUID) and stored it while a sync of Archive
+    was fetching that UID as new: the sync's insert leaves the row as it is (the soak met this)."""
+    ids = ids_by_subject(store)
+    apply_local(store, "archive", [ids["yksi"]])
+    with store.session() as session:
+        mailtriage.settle_move(
+            session,
+            ids["yksi"],
+            source_folder_id=folders["INBOX"],
+            source_uid=1,
+            target_folder_id=folders["Archive"],
+            target_uid=11,
+        )
+    with store.session() as session:
+        added = mail_store.insert_messages(session, folders["Archive"], [row(11, "yksi"), row(14, "neljä")])
+    assert added == 1
+    assert where(store, ids["yksi"]) == ("Archive", 11)  # the settled row, as it was
+    assert sorted(subject for subject, _ in _all(store)) == ["kaksi", "kolme", "neljä", "yksi"]
