@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import pty
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import keyring
@@ -16,6 +14,7 @@ from keyring.backends import fail
 from coordinator_tui import secrets
 from coordinator_tui.screens.password import PasswordScreen
 from tests.screen import screen_text
+from tests.support.terminal import answer_password_prompt
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAP_SECRET = "imap-S3cret-ÄÖ-7f1c"
@@ -71,29 +70,9 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 def login_through_a_terminal(config: Path, password: str, env: dict[str, str]) -> str:
     """`coordinator-tui login imap` in a pseudo-terminal, typing the password at its prompt."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: become the CLI
-        os.execve(
-            sys.executable,
-            [sys.executable, "-m", "coordinator_tui", "--config", str(config), "login", "imap"],
-            env,
-        )
-    output = b""
-    deadline = time.monotonic() + 60
-    while b"password" not in output.lower() and time.monotonic() < deadline:
-        output += os.read(fd, 1024)
-    os.write(fd, password.encode() + b"\n")
-    while True:
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-    _pid, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, output.decode(errors="replace")
-    return output.decode(errors="replace")
+    return answer_password_prompt(
+        [sys.executable, "-m", "coordinator_tui", "--config", str(config), "login", "imap"], password, env
+    )
 
 
 def test_no_secret_in_config_store_or_logs_after_a_full_run(tmp_path: Path, private_dirs: Path) -> None:

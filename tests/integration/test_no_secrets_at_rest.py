@@ -25,7 +25,6 @@ import base64
 import json
 import logging
 import os
-import pty
 import re
 import shutil
 import stat
@@ -53,6 +52,7 @@ from tests.support.file_keyring import FileKeyring
 from tests.support.messages import plain
 from tests.support.oauth import CLIENT_ID, TENANT, IdentityProvider
 from tests.support.smtp import SMTP_USER, SmtpServer
+from tests.support.terminal import answer_password_prompt
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOTS = ROOT / "tests" / "snapshots"
@@ -95,26 +95,7 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 def login_at_a_terminal(config: Path, password: str, env: dict[str, str]) -> str:
     """`coordinator-tui login imap` in a pseudo-terminal, the password typed at its prompt."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child becomes the CLI
-        os.execve(sys.executable, [*DEBUG_CLI, "--config", str(config), "login", "imap"], env)
-    output = b""
-    deadline = time.monotonic() + 60
-    while b"password" not in output.lower() and time.monotonic() < deadline:
-        output += os.read(fd, 1024)
-    os.write(fd, password.encode() + b"\n")
-    while True:
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-    _pid, status = os.waitpid(pid, 0)
-    said = output.decode(errors="replace")
-    assert os.waitstatus_to_exitcode(status) == 0, said
-    return said
+    return answer_password_prompt([*DEBUG_CLI, "--config", str(config), "login", "imap"], password, env)
 
 
 @pytest.fixture
