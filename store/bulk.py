@@ -6,10 +6,11 @@ import functools
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Dialect, Table
+    from sqlalchemy.sql.schema import ScalarElementColumnDefault
     from sqlmodel import Session, SQLModel
 
 # Rows per INSERT statement on SQLite, within its bound-parameter limit. FTS5 flushes the terms it
@@ -64,7 +65,11 @@ def prepare_insert(dialect: Dialect, model: type[SQLModel], rows: Sequence[Row])
     check_same_columns(table.name, rows)
     if dialect.name != "sqlite" or has_python_defaults_to_fill(table, rows[0]):
         return PreparedInsert(table, [], rows)
-    names = list(rows[0].keys())
+    given = list(rows[0].keys())
+    # A constant default is bound like a given value: the statement stays on the fast path.
+    constants = scalar_defaults_to_fill(table, rows[0])
+    names = given + list(constants)
+    constant_values = list(constants.values())
     # dialect_impl: the type as this dialect stores it (e.g. SQLite's DATETIME text format), which
     # is what SQLAlchemy's own inserts bind; the generic type's processor would skip that step.
     processors = [
@@ -82,7 +87,8 @@ def prepare_insert(dialect: Dialect, model: type[SQLModel], rows: Sequence[Row])
         batch = rows[start : start + per_statement]
         values: list[Any] = []
         for row in batch:
-            row_values = [row[name] for name in names]
+            row_values = [row[name] for name in given]
+            row_values.extend(constant_values)
             for index, process in processors:
                 row_values[index] = process(row_values[index])
             values.extend(row_values)
@@ -118,8 +124,24 @@ def check_same_columns(table_name: str, rows: Sequence[Row]) -> None:
 
 
 def has_python_defaults_to_fill(table: Table, row: Row) -> bool:
-    """True when a column left out of the rows has a default that only SQLAlchemy computes."""
-    return any(column.default is not None for column in table.columns if column.name not in row)
+    """True when a column left out of the rows has a default that only SQLAlchemy computes.
+
+    A constant default (``""``, ``False``, ``0``) is not one: :func:`scalar_defaults_to_fill` binds it.
+    """
+    return any(
+        column.default is not None and not column.default.is_scalar
+        for column in table.columns
+        if column.name not in row
+    )
+
+
+def scalar_defaults_to_fill(table: Table, row: Row) -> dict[str, Any]:
+    """The constant defaults of the columns left out of ``row``, by column name."""
+    return {
+        column.name: cast("ScalarElementColumnDefault", column.default).arg
+        for column in table.columns
+        if column.name not in row and column.default is not None and column.default.is_scalar
+    }
 
 
 @functools.cache
