@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -123,6 +124,9 @@ class ScreensProvider(Provider):
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
+UI_SWITCH_INTERVAL_S = 0.001  # see CoordinatorApp.__init__
+
+
 class CoordinatorApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "coordinator-tui"
@@ -158,6 +162,11 @@ class CoordinatorApp(App[int]):
 
     def __init__(self, context: AppContext) -> None:
         super().__init__()
+        # A worker's store read gives the GIL up at every SQLite call and must then wait for the UI
+        # thread to hand it back: by default up to 5 ms each time while a screen is being laid out,
+        # so a 6 ms read took 200-400 ms when it raced a screen switch (the Feeds screen opened in
+        # 0.1-0.9 s). At 1 ms the wait is short; the UI thread keeps the GIL between switches.
+        sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
         self.context = context
         self._sign_in_lock = threading.Lock()  # one OAuth2 sign-in modal at a time
         self._bindings = translated(self._bindings)

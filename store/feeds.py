@@ -26,6 +26,7 @@ from store.feedview import ForwardRow as ForwardRow
 from store.feedview import ItemDetail as ItemDetail
 from store.feedview import ItemFilter as ItemFilter
 from store.feedview import ItemRow as ItemRow
+from store.feedview import ScreenState as ScreenState
 from store.feedview import count_items as count_items
 from store.feedview import forwarded_items as forwarded_items
 from store.feedview import item_detail as item_detail
@@ -36,6 +37,7 @@ from store.feedview import last_forward_list as last_forward_list
 from store.feedview import list_feeds as list_feeds
 from store.feedview import next_unread_position as next_unread_position
 from store.feedview import position_of_item as position_of_item
+from store.feedview import screen_state as screen_state
 from store.feedview import search_item_ids as search_item_ids
 from store.feedview import unread_counts as unread_counts
 from store.models import Feed, FeedForward, FeedItem, MailFolder, MailMessage, utcnow

@@ -105,16 +105,41 @@ def _time(value: Any) -> datetime:
 def list_feeds(store: Store, *, include_mail: bool = False) -> list[FeedRow]:
     """Every feed with its unread and item counts, by name; ``include_mail``: with the "mail
     newsletters" feed, which the refresh, the CLI and OPML leave out."""
-    where = "" if include_mail else "WHERE url NOT LIKE 'mail:%'"
     with reader(store) as read:
-        # Two index-only counts rather than one pass over the rows (their text makes the table
-        # large): every item by the feed_id index, the unread ones by the read index.
-        totals = dict(read.rows("SELECT feed_id, count(*) FROM feed_item GROUP BY feed_id"))
-        unread = dict(read.rows("SELECT feed_id, count(*) FROM feed_item WHERE read = 0 GROUP BY feed_id"))
-        rows = read.rows(
-            "SELECT id, name, url, title, etag, last_modified, last_fetch_at, last_success_at, last_error, "
-            f"warning, from_config, config_url, retry_after_at FROM feed {where} ORDER BY lower(name), id"
-        )
+        return _list_feeds(read, include_mail=include_mail)
+
+
+@dataclass(frozen=True)
+class ScreenState:
+    """What the Feeds screen reads on every open: the feeds, the list's length, the cursor's row."""
+
+    feeds: list[FeedRow]
+    count: int
+    position: int | None  # of the item to keep under the cursor; None: not in the list (or none asked)
+
+
+def screen_state(store: Store, flt: ItemFilter, keep_id: int | None, *, list_too: bool = True) -> ScreenState:
+    """One connection for the whole read: a worker gives the GIL up at each SQLite call, and
+    opening a connection (the file, the WAL index, the schema) is many of them."""
+    with reader(store) as read:
+        feeds = _list_feeds(read, include_mail=True)
+        if not list_too:
+            return ScreenState(feeds, 0, None)
+        count = _count_items(read, flt)
+        position = None if keep_id is None else _position(read, flt, keep_id)
+    return ScreenState(feeds, count, position)
+
+
+def _list_feeds(read: Reader, *, include_mail: bool) -> list[FeedRow]:
+    where = "" if include_mail else "WHERE url NOT LIKE 'mail:%'"
+    # Two index-only counts rather than one pass over the rows (their text makes the table
+    # large): every item by the feed_id index, the unread ones by the read index.
+    totals = dict(read.rows("SELECT feed_id, count(*) FROM feed_item GROUP BY feed_id"))
+    unread = dict(read.rows("SELECT feed_id, count(*) FROM feed_item WHERE read = 0 GROUP BY feed_id"))
+    rows = read.rows(
+        "SELECT id, name, url, title, etag, last_modified, last_fetch_at, last_success_at, last_error, "
+        f"warning, from_config, config_url, retry_after_at FROM feed {where} ORDER BY lower(name), id"
+    )
     return [
         FeedRow(
             id=int(row[0]),
@@ -192,9 +217,13 @@ def _item_row(row: Sequence[Any]) -> ItemRow:
 
 
 def count_items(store: Store, flt: ItemFilter) -> int:
-    conditions, params = _where(flt)
     with reader(store) as read:
-        return int(read.rows(f"SELECT count(*) FROM feed_item i {_clause(conditions)}", params)[0][0])
+        return _count_items(read, flt)
+
+
+def _count_items(read: Reader, flt: ItemFilter) -> int:
+    conditions, params = _where(flt)
+    return int(read.rows(f"SELECT count(*) FROM feed_item i {_clause(conditions)}", params)[0][0])
 
 
 def items_at(store: Store, flt: ItemFilter, offset: int, limit: int) -> list[ItemRow]:

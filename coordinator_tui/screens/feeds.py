@@ -361,19 +361,15 @@ class FeedsScreen(AreaScreen):
 
     @work(thread=True, exclusive=True, group="feeds-load", exit_on_error=False)
     def load(self, view: str, keep_id: int | None, keep_index: int, list_too: bool = True) -> None:
-        from store.feedview import count_items, list_feeds, position_of_item
+        from store.feedview import screen_state
 
         store = self.coordinator.store
         assert store is not None
         flt = view_filter(view)
-        feeds = list_feeds(store, include_mail=True)
-        count = count_items(store, flt) if list_too else 0
-        cursor = keep_index
-        if keep_id is not None and list_too:
-            position = position_of_item(store, flt, keep_id)
-            cursor = keep_index if position is None else position
+        state = screen_state(store, flt, keep_id, list_too=list_too)
+        cursor = keep_index if state.position is None else state.position
         self.post_message(
-            FeedsLoaded(feeds, view, FilterSource(store, flt, count), cursor if list_too else -1)
+            FeedsLoaded(state.feeds, view, FilterSource(store, flt, state.count), cursor if list_too else -1)
         )
 
     @on(FeedsLoaded)

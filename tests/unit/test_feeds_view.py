@@ -21,6 +21,7 @@ from store.engine import Store, open_store
 from store.feedkeys import title_date_key
 from store.feeds import (
     ItemFilter,
+    ScreenState,
     add_feed,
     count_items,
     forwarded_items,
@@ -33,6 +34,7 @@ from store.feeds import (
     position_of_item,
     record_fetch,
     record_forwards,
+    screen_state,
     search_item_ids,
     store_items,
     sync_config_feeds,
@@ -86,6 +88,12 @@ def test_windows_filters_positions_and_next_unread(store: Store) -> None:
     assert position_of_item(store, everything, third.id) == 2
     assert position_of_item(store, ItemFilter(feed_id=a.id), third.id) == 1
     assert position_of_item(store, ItemFilter(feed_id=b.id), third.id) is None
+    # What the screen reads on open, in one connection: the same answers.
+    state = screen_state(store, ItemFilter(feed_id=a.id), third.id)
+    assert ([feed.name for feed in state.feeds], state.count, state.position) == (["A", "B"], 5, 1)
+    assert [feed.unread for feed in state.feeds] == [5, 5]
+    assert screen_state(store, ItemFilter(feed_id=b.id), third.id).position is None
+    assert screen_state(store, everything, third.id, list_too=False) == ScreenState(state.feeds, 0, None)
 
     assert toggle_read(store, [rows[1].id, rows[2].id]) is True  # read
     assert count_items(store, ItemFilter(unread_only=True)) == 8
