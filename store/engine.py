@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from store.errors import BUSY_TIMEOUT_MS as BUSY_TIMEOUT_MS  # re-exported: the light read paths use it
-from store.errors import StoreError, read_only, store_error_from
+from store.errors import N_, StoreError, read_only, refused, store_error_from
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -58,17 +58,20 @@ def prepare_private_file(path: Path) -> None:
         elif stat.S_IMODE(path.stat().st_mode) != 0o600:
             os.chmod(path, 0o600)
     except PermissionError as error:
-        raise StoreError(
-            f"Cannot create or open the store file {path}: permission denied.",
-            "Check that the directory is writable by you, or point [store] url at another file.",
+        raise refused(
+            N_("Cannot create or open the store file {path}: permission denied."),
+            N_("Check that the directory is writable by you, or point [store] url at another file."),
+            path=path,
         ) from error
     except OSError as error:
         out_of_space = error.errno in (errno.ENOSPC, errno.EDQUOT)
-        raise StoreError(
-            f"Cannot create the store file {path}: {error.strerror}.",
-            "Free some disk space, or point [store] url at another file."
+        raise refused(
+            N_("Cannot create the store file {path}: {reason}."),
+            N_("Free some disk space, or point [store] url at another file.")
             if out_of_space
-            else "Point [store] url at a file in a writable directory.",
+            else N_("Point [store] url at a file in a writable directory."),
+            path=path,
+            reason=error.strerror,
         ) from error
 
 
@@ -221,9 +224,15 @@ def check_is_sqlite(path: Path) -> None:
         with path.open("rb") as handle:
             header = handle.read(16)
     except OSError as error:
-        raise StoreError(f"Cannot read the store file {path}: {error.strerror}.", "") from error
+        raise refused(
+            N_("Cannot read the store file {path}: {reason}."),
+            N_("Check the file's permissions, or point [store] url at another file."),
+            path=path,
+            reason=error.strerror,
+        ) from error
     if header and header != b"SQLite format 3\x00":
-        raise StoreError(
-            f"The store file {path} is not a coordinator-tui store (it is not a SQLite database).",
-            "Nothing was changed. Move the file aside, or point [store] url at the right file.",
+        raise refused(
+            N_("The store file {path} is not a coordinator-tui store (it is not a SQLite database)."),
+            N_("Nothing was changed. Move the file aside, or point [store] url at the right file."),
+            path=path,
         )

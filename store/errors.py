@@ -50,7 +50,9 @@ class StoreError(Exception):
     """A problem with the store that the user must act on; never a traceback on screen.
 
     ``kind`` names the fault for code that acts on it: "full", "read-only", "locked", "damaged",
-    "unusable", or "" for the other refusals (whose words are plain text, not message ids).
+    "unusable"; "refused" for a store file the app will not use as it is (not a store, written by a
+    newer version, no room for the backup before an upgrade); or "" for the other refusals, whose
+    words are plain text, not message ids. All but "" are translated (see :func:`refused`).
     """
 
     def __init__(
@@ -131,6 +133,11 @@ def unusable(where: Path | str, said: str) -> StoreError:
         kind="unusable",
         params={"where": where, "said": said},
     )
+
+
+def refused(what: str, todo: str, **params: object) -> StoreError:
+    """The app will not use or change the store file as it is; ``what``/``todo`` are marked message ids."""
+    return StoreError(what, todo, kind="refused", params=params)
 
 
 def sqlite_code(error: BaseException) -> int | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from store.errors import StoreError, store_error_from
+from store.errors import N_, StoreError, refused, store_error_from
 
 if TYPE_CHECKING:
     from store.engine import Store
@@ -45,9 +45,10 @@ def current_revision_sqlite(path: Path) -> str | None:
             if not tables:
                 return None
             if "alembic_version" not in tables:
-                raise StoreError(
-                    f"The file {path} is a SQLite database but not a coordinator-tui store.",
-                    "Nothing was changed. Point [store] url at the right file, or move this one aside.",
+                raise refused(
+                    N_("The file {path} is a SQLite database but not a coordinator-tui store."),
+                    N_("Nothing was changed. Point [store] url at the right file, or move this one aside."),
+                    path=path,
                 )
             row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
             return row[0] if row else None
@@ -62,9 +63,13 @@ def current_revision_sqlite(path: Path) -> str | None:
 
 def damaged(path: Path, error: Exception) -> StoreError:
     return StoreError(
-        f"The store file {path} is damaged and cannot be read ({error}).",
-        "Nothing was changed. Restore it from a backup (a copy named *.before-* is taken before "
-        "each upgrade), or move it aside and start a new store; `coordinator-tui doctor` checks it.",
+        N_("The store file {path} is damaged and cannot be read ({said})."),
+        N_(
+            "Nothing was changed. Restore it from a backup (a copy named *.before-* is taken before "
+            "each upgrade), or move it aside and start a new store; `coordinator-tui doctor` checks it."
+        ),
+        kind="damaged",
+        params={"path": path, "said": error},
     )
 
 
@@ -76,10 +81,15 @@ def ensure_current(store: Store) -> None:
         if current == head:
             return
         if current is not None and current not in known_revisions():
-            raise StoreError(
-                f"The store file {store.path} was written by a newer version of coordinator-tui "
-                f"(schema revision {current}; this version knows up to {head}).",
-                "Nothing was changed. Upgrade coordinator-tui, or use another store file.",
+            raise refused(
+                N_(
+                    "The store file {path} was written by a newer version of coordinator-tui "
+                    "(schema revision {current}; this version knows up to {head})."
+                ),
+                N_("Nothing was changed. Upgrade coordinator-tui, or use another store file."),
+                path=store.path,
+                current=current,
+                head=head,
             )
         if current is not None:
             backup_before_upgrade(store.path, current)
@@ -104,9 +114,11 @@ def backup_before_upgrade(path: Path, revision: str) -> Path:
         return _publish(partial, path, label)
     except (sqlite3.Error, OSError) as error:
         partial.unlink(missing_ok=True)
-        raise StoreError(
-            f"Could not copy the store {path} before upgrading it ({error}).",
-            "Nothing was changed. Free some disk space and start again.",
+        raise refused(
+            N_("Could not copy the store {path} before upgrading it ({reason})."),
+            N_("Nothing was changed. Free some disk space and start again."),
+            path=path,
+            reason=error,
         ) from error
 
 
@@ -143,11 +155,15 @@ def _new_private_file(beside: Path, label: str) -> Path:
         except FileExistsError:
             continue
         except OSError as error:
-            raise StoreError(
-                f"Could not copy the store {beside} before upgrading it: {error.strerror}.",
-                "Nothing was changed. Free some disk space and start again.",
+            raise refused(
+                N_("Could not copy the store {path} before upgrading it ({reason})."),
+                N_("Nothing was changed. Free some disk space and start again."),
+                path=beside,
+                reason=error.strerror,
             ) from error
-    raise StoreError(f"Too many backups of {beside} in one second.", "Nothing was changed. Start again.")
+    raise refused(
+        N_("Too many backups of {path} in one second."), N_("Nothing was changed. Start again."), path=beside
+    )
 
 
 def alembic_config(store: Store):  # type: ignore[no-untyped-def]
@@ -171,10 +187,14 @@ def upgrade(store: Store, revision: str = "head") -> None:
         problem = store_error_from(error, store.path or store.url)
         if problem.kind in ("locked", "full", "read-only"):
             raise problem from error  # the upgrade was rolled back; the words say what is in the way
-        raise StoreError(
-            f"The store {store.path or store.url} could not be upgraded: {error.orig}.",
-            "Nothing was lost: the upgrade was rolled back. Check free disk space and that the "
-            "directory is writable, then start again.",
+        raise refused(
+            N_("The store {path} could not be upgraded: {reason}."),
+            N_(
+                "Nothing was lost: the upgrade was rolled back. Check free disk space and that the "
+                "directory is writable, then start again."
+            ),
+            path=store.path or store.url,
+            reason=error.orig,
         ) from error
     except DatabaseError as error:
         if store.path is not None:

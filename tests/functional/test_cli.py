@@ -138,11 +138,21 @@ def test_demo_refuses_a_foreign_or_newer_store_and_leaves_it(tmp_path: Path, con
     else:
         store.write_bytes(content)
     before = digest(store)
-    result = run("demo", "--build-only", "--store", str(store))
+    result = run("--lang", "en", "demo", "--build-only", "--store", str(store))
     assert result.returncode == 1
     assert words in result.stderr and str(store) in result.stderr
     assert "Traceback" not in result.stderr
     assert digest(store) == before
+
+
+def test_a_refused_store_is_told_in_the_ui_language(tmp_path: Path) -> None:
+    store = tmp_path / "keep.sqlite"
+    store.write_bytes(b"this is my shopping list\n")
+    result = run("--lang", "fi", "demo", "--build-only", "--store", str(store))
+    assert result.returncode == 1
+    assert "ei ole coordinator-tui-tallennustiedosto" in result.stderr, result.stderr
+    assert "Mitään ei muutettu" in result.stderr and str(store) in result.stderr
+    assert "not a coordinator-tui store" not in result.stderr
 
 
 def test_demo_build_only_makes_a_private_store(tmp_path: Path) -> None:
@@ -208,7 +218,7 @@ def test_a_full_disk_before_an_upgrade_leaves_the_store_untouched(tmp_path: Path
     before = digest(store)
     config = tmp_path / "config.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{store}"\n', encoding="utf-8")
-    result = run("--config", str(config), "doctor")
+    result = run("--lang", "en", "--config", str(config), "doctor")
     assert result.returncode == 1
     assert "disk space" in result.stdout, result.stdout  # the backup before the upgrade could not be taken
     assert digest(store) == before

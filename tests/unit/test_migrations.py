@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from coordinator_tui import i18n
 from store import migrate
 from store.engine import Store, open_store
 from store.errors import StoreError
@@ -45,6 +46,12 @@ from store.search import search
 
 WHEN = datetime(2026, 3, 2, 8, 15, tzinfo=UTC)
 Snapshot = dict[str, list[dict[str, Any]]]
+
+
+@pytest.fixture(autouse=True)
+def english() -> None:
+    """The store's words are asserted in English (the message ids); tests/conftest.py sets Finnish."""
+    i18n.set_language("en")
 
 
 def url_of(path: Path) -> str:

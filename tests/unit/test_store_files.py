@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 
+from coordinator_tui import i18n
 from store.engine import (
     BUSY_TIMEOUT_MS,
     Store,
@@ -28,6 +29,12 @@ from store.errors import StoreError
 from store.models import MailFolder, MailMessage, Unit
 
 NOBODY = 65534
+
+
+@pytest.fixture(autouse=True)
+def english() -> None:
+    """The store's words are asserted in English (the message ids); tests/conftest.py sets Finnish."""
+    i18n.set_language("en")
 
 
 def mode(path: Path) -> int:
