@@ -150,7 +150,7 @@ def test_a_refused_store_is_told_in_the_ui_language(tmp_path: Path) -> None:
     store.write_bytes(b"this is my shopping list\n")
     result = run("--lang", "fi", "demo", "--build-only", "--store", str(store))
     assert result.returncode == 1
-    assert "ei ole coordinator-tui-tallennustiedosto" in result.stderr, result.stderr
+    assert "ei ole coordinator-tui:n tietovarasto" in result.stderr, result.stderr
     assert "Mitään ei muutettu" in result.stderr and str(store) in result.stderr
     assert "not a coordinator-tui store" not in result.stderr
 
