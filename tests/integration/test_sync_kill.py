@@ -25,24 +25,12 @@ from coordinator_tui.mail.sync import sync_account
 from store.engine import open_store
 from store.search import search
 from tests.support.dovecot import Dovecot, seed_maildir
+from tests.support.killtrials import SYNC_FOLDERS, alive, children, server_flags, stored_flags, sync_mail
 from tests.support.messages import section_for
 
 INBOX_COUNT = 2500
 ARCHIVE_COUNT = 400
 SEED = 20261126
-
-
-def mail(number: int, folder: str) -> bytes:
-    return (
-        f"From: Asiakas {number} <asiakas{number}@example.fi>\r\n"
-        f"To: omaolo@pohde.example.fi\r\n"
-        f"Subject: Viesti {folder} {number} tunnus{number}x\r\n"
-        f"Message-ID: <kill-{folder}-{number}@example.fi>\r\n"
-        f"Date: Thu, 26 Nov 2026 09:{number % 60:02d}:00 +0200\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n"
-        "Content-Transfer-Encoding: 8bit\r\n"
-        "\r\n" + f"Hei, tässä viesti numero {number}. Yöpäivystys ja ääkköset.\r\n" * 8
-    ).encode()
 
 
 def stored_count(path: Path) -> int:
@@ -91,44 +79,16 @@ def kill_when(process: subprocess.Popen[bytes], ready: Callable[[], bool], extra
     return True
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"  # a zombie has exited; only its parent (init here) has not reaped it yet
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def server_state(dovecot: Dovecot, folder: str) -> dict[int, tuple[bool, bool]]:
-    with dovecot.connect() as client:
-        client.select_folder(folder, readonly=True)
-        uids = client.search("ALL")
-        data = client.fetch(uids, ["FLAGS"]) if uids else {}
-    return {uid: (SEEN in values[b"FLAGS"], FLAGGED in values[b"FLAGS"]) for uid, values in data.items()}
-
-
 def test_a_sync_killed_at_random_points_ends_with_exactly_the_servers_messages(
     private_dovecot: Dovecot, tmp_path: Path
 ) -> None:
     rng = random.Random(SEED)
     account = private_dovecot.account()
-    seed_maildir(private_dovecot, "INBOX", (mail(n, "INBOX") for n in range(INBOX_COUNT)))
+    seed_maildir(private_dovecot, "INBOX", (sync_mail(n, "INBOX") for n in range(INBOX_COUNT)))
     seed_maildir(
         private_dovecot,
         "Archive",
-        (mail(n, "Archive") for n in range(ARCHIVE_COUNT)),
+        (sync_mail(n, "Archive") for n in range(ARCHIVE_COUNT)),
         seen=(True for _ in range(ARCHIVE_COUNT)),
     )
     total = INBOX_COUNT + ARCHIVE_COUNT
@@ -160,7 +120,7 @@ def test_a_sync_killed_at_random_points_ends_with_exactly_the_servers_messages(
         client.add_flags(uids[20:30] + uids[-30:-20], [SEEN])
         client.add_flags(uids[25:27], [FLAGGED])
         for number in range(INBOX_COUNT, INBOX_COUNT + 5):
-            client.append("INBOX", mail(number, "INBOX"))
+            client.append("INBOX", sync_mail(number, "INBOX"))
     total += 5 - 4
 
     # 3. About halfway, at a random point.
@@ -184,7 +144,7 @@ def test_a_sync_killed_at_random_points_ends_with_exactly_the_servers_messages(
         archive_uids = sorted(client.search("ALL"))
         client.remove_flags(archive_uids[:7], [SEEN])
         late = INBOX_COUNT + 99
-        client.append("INBOX", mail(late, "INBOX"))
+        client.append("INBOX", sync_mail(late, "INBOX"))
     total += 1
 
     store = open_store(f"sqlite:///{store_path}")
@@ -192,19 +152,16 @@ def test_a_sync_killed_at_random_points_ends_with_exactly_the_servers_messages(
         report = sync_account(store, section_for(account), account.password)
         assert report.ok, report.error
         assert sum(folder.in_store for folder in report.folders) == total
+        stored = stored_flags(store_path)
+        expected = server_flags(private_dovecot, SYNC_FOLDERS)
+        for folder in SYNC_FOLDERS:
+            rows = stored.get(folder, [])
+            uids_in_store = [uid for uid, _flags in rows]
+            assert len(uids_in_store) == len(set(uids_in_store)), f"duplicates in {folder}"
+            assert uids_in_store == sorted(expected[folder]), folder
+            assert dict(rows) == expected[folder], folder
         connection = sqlite3.connect(store_path)
         try:
-            for folder in ("INBOX", "Archive", "Sent", "Trash"):
-                rows = connection.execute(
-                    "SELECT m.uid, m.seen, m.flagged FROM mail_message m JOIN mail_folder f "
-                    "ON f.id = m.folder_id WHERE f.name = ? ORDER BY m.uid",
-                    (folder,),
-                ).fetchall()
-                uids_in_store = [uid for uid, _, _ in rows]
-                assert len(uids_in_store) == len(set(uids_in_store)), f"duplicates in {folder}"
-                expected = server_state(private_dovecot, folder)
-                assert uids_in_store == sorted(expected), folder
-                assert {uid: (bool(s), bool(f)) for uid, s, f in rows} == expected, folder
             assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
             # FTS5's own check: the index matches the rows it was built from.

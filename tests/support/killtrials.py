@@ -29,10 +29,13 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.support.dovecot import Dovecot
 
 ROOT = Path(__file__).resolve().parents[2]
 WHEN = "2026-11-01 08:00:00.000000"
@@ -463,7 +466,7 @@ def _scalar(path: Path, sql: str, *params: object) -> Any:
         return None
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -475,7 +478,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
@@ -488,12 +491,12 @@ def _kill(process: subprocess.Popen[bytes], trial: Trial) -> None:
     if process.poll() is not None:
         process.wait()
         return
-    workers = _children(process.pid)
+    workers = children(process.pid)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
     trial.killed = process.returncode == -signal.SIGKILL
     deadline = time.monotonic() + 15
-    while any(_alive(pid) for pid in workers):
+    while any(alive(pid) for pid in workers):
         if time.monotonic() > deadline:
             trial.problems.append(f"child processes {workers} outlived the killed process")
             break
@@ -552,6 +555,38 @@ def sync_mail(number: int, folder: str) -> bytes:
         "Content-Transfer-Encoding: 8bit\r\n"
         "\r\n" + f"Hei, tässä viesti numero {number}. Yöpäivystys ja ääkköset.\r\n" * 8
     ).encode()
+
+
+def server_flags(server: Dovecot, folders: Iterable[str]) -> dict[str, dict[int, tuple[bool, bool]]]:
+    """Per folder, each UID on the server with its (\\Seen, \\Flagged)."""
+    from imapclient.imapclient import FLAGGED, SEEN
+
+    state = {}
+    with server.connect() as client:
+        for folder in folders:
+            client.select_folder(folder, readonly=True)
+            uids = client.search("ALL")
+            data = client.fetch(uids, ["FLAGS"]) if uids else {}
+            state[folder] = {
+                uid: (SEEN in values[b"FLAGS"], FLAGGED in values[b"FLAGS"]) for uid, values in data.items()
+            }
+    return state
+
+
+def stored_flags(path: Path) -> dict[str, list[tuple[int, tuple[bool, bool]]]]:
+    """Per folder, each stored message's UID with its (seen, flagged), by UID; a UID twice stays twice."""
+    connection = _connect(path)
+    try:
+        rows = connection.execute(
+            "SELECT f.name, m.uid, m.seen, m.flagged FROM mail_message m "
+            "JOIN mail_folder f ON f.id = m.folder_id ORDER BY f.name, m.uid"
+        ).fetchall()
+    finally:
+        connection.close()
+    stored: dict[str, list[tuple[int, tuple[bool, bool]]]] = {}
+    for folder, uid, seen, flagged in rows:
+        stored.setdefault(folder, []).append((uid, (bool(seen), bool(flagged))))
+    return stored
 
 
 class ImapSyncCase:
@@ -647,19 +682,7 @@ class ImapSyncCase:
                 self.next_number += new
 
     def server_state(self) -> dict[str, dict[int, tuple[bool, bool]]]:
-        from imapclient.imapclient import FLAGGED, SEEN
-
-        state = {}
-        with self.server.connect() as client:
-            for folder in SYNC_FOLDERS:
-                client.select_folder(folder, readonly=True)
-                uids = client.search("ALL")
-                data = client.fetch(uids, ["FLAGS"]) if uids else {}
-                state[folder] = {
-                    uid: (SEEN in values[b"FLAGS"], FLAGGED in values[b"FLAGS"])
-                    for uid, values in data.items()
-                }
-        return state
+        return server_flags(self.server, SYNC_FOLDERS)
 
     def trial(self, number: int, rng: random.Random) -> Trial:
         if number:
@@ -689,7 +712,7 @@ class ImapSyncCase:
         from tests.support.messages import section_for
 
         trial.problems += integrity_problems(self.path)
-        stored = self._stored()
+        stored = stored_flags(self.path)
         total = sum(len(uids) for uids in stored.values())
         trial.state_after_kill = ("empty" if total == 0 else "partial") if fresh else "incremental"
         for folder, rows in stored.items():
@@ -707,7 +730,7 @@ class ImapSyncCase:
             trial.problems.append(f"the next sync reported an error: {report.error}")
         trial.problems += integrity_problems(self.path)
         expected = self.server_state()
-        stored = self._stored()
+        stored = stored_flags(self.path)
         for folder in SYNC_FOLDERS:
             rows = stored.get(folder, [])
             if len(rows) != len({uid for uid, _flags in rows}):
@@ -731,20 +754,6 @@ class ImapSyncCase:
             connection.close()
         if indexed != messages:
             trial.problems.append(f"the search index holds {indexed} messages, the store {messages}")
-
-    def _stored(self) -> dict[str, list[tuple[int, tuple[bool, bool]]]]:
-        connection = _connect(self.path)
-        try:
-            rows = connection.execute(
-                "SELECT f.name, m.uid, m.seen, m.flagged FROM mail_message m "
-                "JOIN mail_folder f ON f.id = m.folder_id"
-            ).fetchall()
-        finally:
-            connection.close()
-        stored: dict[str, list[tuple[int, tuple[bool, bool]]]] = {}
-        for folder, uid, seen, flagged in rows:
-            stored.setdefault(folder, []).append((uid, (bool(seen), bool(flagged))))
-        return stored
 
 
 # --- notice_send --------------------------------------------------------------------------------
