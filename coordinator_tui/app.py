@@ -522,16 +522,20 @@ class CoordinatorApp(App[int]):
         if self._retry_timer is not None:
             self._retry_timer.stop()
             self._retry_timer = None
-        if status.state is WatchState.DISCONNECTED:
+        retried = status.state in (WatchState.DISCONNECTED, WatchState.STORE_PROBLEM)
+        if retried:
             self._retry_at = time.monotonic() + status.retry_in
             self._retry_timer = self.set_interval(1.0, self._show_watch_status)
-        if status.state is WatchState.DISCONNECTED or status.state in WAITS_FOR_USER:
+        if retried or status.state in WAITS_FOR_USER:
             if status.error:
                 self._watch_error = clean_line(status.error)
                 self.last_error = self._watch_error
-            if status.state in WAITS_FOR_USER and (previous is None or previous.state is not status.state):
+            told = status.state in WAITS_FOR_USER or status.state is WatchState.STORE_PROBLEM
+            if told and (previous is None or previous.state is not status.state):
+                # A store fault is told in its own words (a full disk: what to free), once.
+                words = status.error if status.state is WatchState.STORE_PROBLEM else status_text(status)
                 self.notify(
-                    clean_line(status_text(status), limit=300),
+                    clean_line(words, limit=300),
                     title=_("Mail sync"),
                     severity="error",
                     markup=False,

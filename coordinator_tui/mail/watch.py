@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from coordinator_tui.config import ImapSection
 from coordinator_tui.mail.imap import Credential, ImapError, close_quietly, connect, guarded
 from coordinator_tui.mail.sync import SyncReport, sync_account
+from store.errors import StoreError
 
 if TYPE_CHECKING:
     from imapclient import IMAPClient
@@ -50,6 +51,7 @@ class WatchState(enum.Enum):
     SYNCING = "syncing"
     UP_TO_DATE = "up_to_date"
     DISCONNECTED = "disconnected"  # retried by itself after ``retry_in`` seconds
+    STORE_PROBLEM = "store_problem"  # the store refused a write (a full disk...): retried like DISCONNECTED
     LOGIN_REFUSED = "login_refused"  # waits for wake()
     SIGN_IN_REQUIRED = "sign_in_required"  # OAuth2: the sign-in is gone; waits for wake()
     NO_PASSWORD = "no_password"  # waits for wake()  # noqa: S105 (a state, not a password)
@@ -66,8 +68,8 @@ WAITS_FOR_USER = frozenset(
 @dataclass(frozen=True)
 class WatchStatus:
     state: WatchState
-    retry_in: float = 0.0  # DISCONNECTED: seconds until the next attempt
-    error: str = ""  # what the IMAP layer said (English, for the log and last_error)
+    retry_in: float = 0.0  # DISCONNECTED, STORE_PROBLEM: seconds until the next attempt
+    error: str = ""  # what the IMAP layer (or the store) said, for last_error; never logged
     synced_at: datetime | None = None  # UP_TO_DATE: when the last sync ended
     was_connected: bool = False  # DISCONNECTED: a connection was lost (not never made)
     pushes: bool = True  # UP_TO_DATE: the server tells of new mail (IDLE) rather than being polled
@@ -238,6 +240,10 @@ class MailWatcher:
                     if self.stopping:
                         break
                     self._after_error(error)
+                except StoreError as error:
+                    if self.stopping:
+                        break
+                    self._after_store_error(error)
         finally:
             self._emit(WatchStatus(WatchState.STOPPED))
 
@@ -268,6 +274,18 @@ class MailWatcher:
         )
         self._wait(delay)
         self._wake_requested = False  # a ctrl+r during the wait is this very attempt
+
+    def _after_store_error(self, error: StoreError) -> None:
+        """The sync could not write (a full disk, a read-only or locked store): nothing was half-saved.
+
+        The watch goes on by itself once the condition clears, as after a lost connection; the
+        next sync fetches by UID what this one could not store.
+        """
+        delay = self.backoff.next()
+        log.warning("mail watch: the store refused the sync (%s); retrying in %.1f s", error.kind, delay)
+        self._emit(WatchStatus(WatchState.STORE_PROBLEM, retry_in=delay, error=str(error)))
+        self._wait(delay)
+        self._wake_requested = False
 
     def _session(self) -> None:
         """One connection's life: returns when stopped, raises ImapError when it breaks."""

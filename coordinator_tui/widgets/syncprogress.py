@@ -73,6 +73,9 @@ def status_text(
         if status.was_connected:
             return _("connection lost, retrying in {seconds} s").format(seconds=seconds)
         return _("no connection to the server, retrying in {seconds} s").format(seconds=seconds)
+    if state is WatchState.STORE_PROBLEM:
+        seconds = max(1, round(status.retry_in if retry_left is None else retry_left))
+        return _("mail cannot be stored (see the error), retrying in {seconds} s").format(seconds=seconds)
     if state is WatchState.LOGIN_REFUSED:
         return _("login refused: check the password, then ctrl+r on the Mail screen")
     if state is WatchState.SIGN_IN_REQUIRED:

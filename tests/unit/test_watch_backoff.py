@@ -27,6 +27,7 @@ from coordinator_tui.mail.watch import (
     is_split_line,
     waits_for_user,
 )
+from store.errors import disk_full
 
 
 @pytest.fixture(autouse=True)
@@ -436,3 +437,30 @@ def test_a_line_split_in_two_while_idle_reconnects_quietly_once_a_minute() -> No
         "disconnected",
     ]
     assert harness.connect_calls == 3
+
+
+def test_a_store_that_refuses_the_sync_is_retried_by_itself_until_it_takes_it() -> None:
+    # A full disk (or a read-only or locked store) ended the whole watch before: the user had to
+    # notice and press ctrl+r once the disk had room again.
+    attempts: list[int] = []
+
+    def sync(store: Any, section: ImapSection, password: str, *, progress: Any) -> SyncReport:
+        attempts.append(1)
+        if len(attempts) <= 2:
+            raise disk_full("/home/koordinaattori/store.sqlite")
+        return SyncReport([FolderReport("INBOX", "inbox", new=1)])
+
+    clients: list[FakeClient] = []
+
+    def fresh() -> FakeClient:
+        clients.append(FakeClient())
+        return clients[-1]
+
+    with Harness([fresh], sync=sync) as harness:
+        harness.wait_for(lambda: up_to_date_count(harness) == 1)
+    problems = [status for status in harness.states if status.state is WatchState.STORE_PROBLEM]
+    assert [status.retry_in for status in problems] == [0.01, 0.02]
+    assert "is full" in problems[0].error and "Free some disk space" in problems[0].error
+    assert harness.names()[-2:] == ["up_to_date", "stopped"]
+    assert len(clients) == 3 and all(client.logged_out for client in clients)  # no connection left open
+    assert harness.password_asks == [False]
