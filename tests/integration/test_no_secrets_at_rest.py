@@ -30,7 +30,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +48,7 @@ from store.migrate import backup_before_upgrade
 from tests.support.dovecot import Dovecot, TlsFiles, seed_maildir
 from tests.support.feedserver import FeedServer, running_feed_server
 from tests.support.file_keyring import FileKeyring
+from tests.support.fixtures import running_dovecot
 from tests.support.messages import plain
 from tests.support.oauth import CLIENT_ID, TENANT, IdentityProvider
 from tests.support.smtp import SMTP_USER, SmtpServer
@@ -112,14 +112,8 @@ def idp() -> Iterator[IdentityProvider]:
 
 @pytest.fixture
 def oauth_dovecot(tls_files: TlsFiles, idp: IdentityProvider) -> Iterator[Dovecot]:
-    root = Path(tempfile.mkdtemp(prefix="coordinator-tui-dovecot-"))
-    server = Dovecot(root, tls_files, oauth2_introspection_url=idp.introspection_url)
-    try:
-        server.start()
+    with running_dovecot(tls_files, oauth2_introspection_url=idp.introspection_url) as server:
         yield server
-    finally:
-        server.close()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -45,6 +43,7 @@ from coordinator_tui.secrets import resolve_credential
 from store.engine import Store, open_store, url_for_path
 from store.mailview import folder_count, folders
 from tests.support.dovecot import Dovecot, TlsFiles
+from tests.support.fixtures import running_dovecot
 from tests.support.memory_keyring import MemoryKeyring
 from tests.support.messages import plain
 from tests.support.oauth import CLIENT_ID, DEVICE_GRANT, TENANT, IdentityProvider
@@ -69,12 +68,8 @@ def idp() -> Iterator[IdentityProvider]:
 
 @pytest.fixture(scope="module")
 def oauth_dovecot(tls_files: TlsFiles, idp: IdentityProvider) -> Iterator[Dovecot]:
-    root = Path(tempfile.mkdtemp(prefix="coordinator-tui-dovecot-"))
-    server = Dovecot(root, tls_files, oauth2_introspection_url=idp.introspection_url)
-    server.start()
-    yield server
-    server.close()
-    shutil.rmtree(root, ignore_errors=True)
+    with running_dovecot(tls_files, oauth2_introspection_url=idp.introspection_url) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -452,12 +447,9 @@ async def test_the_app_signs_in_with_a_code_shown_in_a_modal(  # type: ignore[no
 
 
 def test_oauthbearer_where_xoauth2_is_not_offered(tls_files, idp) -> None:  # type: ignore[no-untyped-def]
-    root = Path(tempfile.mkdtemp(prefix="coordinator-tui-dovecot-"))
-    server = Dovecot(
-        root, tls_files, oauth2_introspection_url=idp.introspection_url, oauth2_mechanisms="oauthbearer"
-    )
-    try:
-        server.start()
+    with running_dovecot(
+        tls_files, oauth2_introspection_url=idp.introspection_url, oauth2_mechanisms="oauthbearer"
+    ) as server:
         account = f"kalle{next(_numbers)}@example.fi"
         server.add_user(account, "x")
         section = imap_section(server, idp, account)
@@ -468,6 +460,3 @@ def test_oauthbearer_where_xoauth2_is_not_offered(tls_files, idp) -> None:  # ty
         finally:
             close_quietly(client)
         assert "method=OAUTHBEARER" in server.log_tail(40)
-    finally:
-        server.close()
-        shutil.rmtree(root, ignore_errors=True)

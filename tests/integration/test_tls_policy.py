@@ -15,10 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -41,6 +39,7 @@ from coordinator_tui.mail.send import SmtpError, send_outbox
 from coordinator_tui.outgoing import queue_message
 from store.engine import Store, open_store, url_for_path
 from tests.support.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, LOCALHOST, Dovecot, TlsFiles
+from tests.support.fixtures import running_dovecot
 from tests.support.smtp import SMTP_PASSWORD, SMTP_USER, SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,14 +101,8 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 
 @pytest.fixture(scope="module")
 def self_signed_dovecot(self_signed: TlsFiles) -> Iterator[Dovecot]:
-    root = Path(tempfile.mkdtemp(prefix="coordinator-tui-dovecot-"))
-    server = Dovecot(root, self_signed)
-    try:
-        server.start()
+    with running_dovecot(self_signed) as server:
         yield server
-    finally:
-        server.close()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 class PlainDovecot(Dovecot):
@@ -147,14 +140,8 @@ class PlainDovecot(Dovecot):
 
 @pytest.fixture
 def plain_dovecot(tls_files: TlsFiles) -> Iterator[PlainDovecot]:
-    root = Path(tempfile.mkdtemp(prefix="coordinator-tui-dovecot-"))
-    server = PlainDovecot(root, tls_files)
-    try:
-        server.start()
+    with running_dovecot(tls_files, PlainDovecot) as server:
         yield server
-    finally:
-        server.close()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 class RecordingSmtpServer(SmtpServer):

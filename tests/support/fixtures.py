@@ -10,7 +10,9 @@ import itertools
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -18,6 +20,7 @@ from tests.support.dovecot import Dovecot, ImapAccount, TlsFiles, generate_tls_f
 from tests.support.smtp import SmtpServer
 
 _user_numbers = itertools.count(1)
+D = TypeVar("D", bound=Dovecot)
 
 
 @pytest.fixture(scope="session")
@@ -36,17 +39,24 @@ def _server_root() -> Path:
     return Path(tempfile.mkdtemp(prefix="coordinator-tui-dovecot-"))
 
 
-@pytest.fixture(scope="session")
-def dovecot(tls_files: TlsFiles) -> Iterator[Dovecot]:
-    """The Dovecot shared by the session. Do not kill or stop it: take `private_dovecot` for that."""
+@contextmanager
+def running_dovecot(tls: TlsFiles, kind: type[D] = Dovecot, **options: Any) -> Iterator[D]:  # type: ignore[assignment]
+    """A Dovecot of ``kind`` (``options``: its constructor's) in a fresh root; stopped and removed after."""
     root = _server_root()
-    server = Dovecot(root, tls_files)
+    server = kind(root, tls, **options)
     try:
         server.start()
         yield server
     finally:
         server.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dovecot(tls_files: TlsFiles) -> Iterator[Dovecot]:
+    """The Dovecot shared by the session. Do not kill or stop it: take `private_dovecot` for that."""
+    with running_dovecot(tls_files) as server:
+        yield server
 
 
 @pytest.fixture
@@ -61,14 +71,8 @@ def imap_user(dovecot: Dovecot) -> ImapAccount:
 @pytest.fixture
 def private_dovecot(tls_files: TlsFiles) -> Iterator[Dovecot]:
     """A Dovecot of this test's own, for tests that kill, stop or restart the server."""
-    root = _server_root()
-    server = Dovecot(root, tls_files)
-    try:
-        server.start()
+    with running_dovecot(tls_files) as server:
         yield server
-    finally:
-        server.close()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
