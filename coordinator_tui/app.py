@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -208,6 +209,7 @@ class CoordinatorApp(App[int]):
         return self.context.clock()
 
     def on_mount(self) -> None:
+        self.call_after_refresh(gc.enable)  # off until the first frame: see cli.run_app
         theme = self.context.settings.theme
         if theme in self.available_themes:
             self.theme = theme

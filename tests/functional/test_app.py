@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from datetime import timedelta
 
@@ -308,3 +309,33 @@ async def test_status_bar_says_when_mail_was_last_synced(demo_store, make_app) -
         await wait_for_dashboard(pilot)
         await pilot.pause(0.1)
         assert "posti synkronoitu viimeksi 26.11.2026 klo 9.25" in screen_text(app)
+
+
+async def test_the_collector_is_on_again_once_the_first_frame_is_painted(demo_store, make_app) -> None:
+    # cli.run_app turns Python's garbage collector off for the start-up; an app that left it off
+    # would grow for as long as it runs.
+    app = make_app(demo_store)
+    gc.disable()
+    try:
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_run_app_enables_the_collector_again_even_when_the_app_fails(monkeypatch, tmp_path) -> None:
+    from coordinator_tui import cli
+    from coordinator_tui.app import CoordinatorApp
+    from coordinator_tui.quickconfig import QuickSettings
+
+    seen: list[bool] = []
+
+    def failing_run(self: CoordinatorApp) -> int:
+        seen.append(gc.isenabled())
+        raise RuntimeError("the terminal went away")
+
+    monkeypatch.setattr(CoordinatorApp, "run", failing_run)
+    with pytest.raises(RuntimeError):
+        cli.run_app(QuickSettings(store_url=f"sqlite:///{tmp_path}/s.sqlite"), lambda: None)  # type: ignore[arg-type,return-value]
+    assert seen == [False] and gc.isenabled()
