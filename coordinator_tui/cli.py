@@ -14,14 +14,14 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from coordinator_tui import APP_NAME, __version__
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from coordinator_tui.config import Config, ServerSection
+    from coordinator_tui.config import Config, ImapSection, ServerSection
     from coordinator_tui.oauth2 import TokenSource
     from coordinator_tui.quickconfig import QuickSettings
     from store.engine import Store
@@ -104,7 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     from coordinator_tui.i18n import set_language
     from coordinator_tui.locations import config_path
     from coordinator_tui.logs import setup_logging
-    from coordinator_tui.quickconfig import QuickSettings, quick_settings, remember_valid
+    from coordinator_tui.quickconfig import (
+        QuickSettings,
+        quick_settings,
+        quick_sync_settings,
+        remember_valid,
+    )
 
     path, named = config_path(args.config)
     if args.command is None and (quick := quick_settings(path)) is not None:
@@ -113,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging()
         log.info("%s %s starting the app (config validated before: %s)", APP_NAME, __version__, path)
         return run_app(quick, partial(_load_config_or_raise, path, named))
+    if args.command == "sync" and (headless := quick_sync_settings(path)) is not None:
+        # Likewise for cron's sync every few minutes: pydantic was a third of a no-change sync.
+        quick, imap = headless
+        set_language(args.lang or quick.language)  # type: ignore[arg-type]
+        setup_logging()
+        log.info("%s %s: sync (config validated before: %s)", APP_NAME, __version__, path)
+        return sync_once(args, cast("ImapSection", imap), quick.store_url, path)
 
     from coordinator_tui.config import ConfigError, load_config_and_bytes
 
@@ -122,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(error.message(), file=sys.stderr)
         return EXIT_USAGE
-    remember_valid(data)
+    remember_valid(data, config)
     set_language(args.lang or config.ui.language)
     setup_logging()
     log.info("%s %s: %s (config %s)", APP_NAME, __version__, args.command or "app", path)
@@ -466,7 +478,14 @@ def run_outbox(args: argparse.Namespace, config: Config, path: Path) -> int:
 
 
 def run_sync(args: argparse.Namespace, config: Config, path: Path) -> int:
-    """One full sync of the mailbox; a summary (or --json) on stdout; exit 1 on any failure."""
+    return sync_once(args, config.imap, config.store.url, path)
+
+
+def sync_once(args: argparse.Namespace, section: ImapSection, store_setting: str, path: Path) -> int:
+    """One full sync of the mailbox; a summary (or --json) on stdout; exit 1 on any failure.
+
+    ``section`` may be the quick path's view of a validated [imap] section (see quickconfig).
+    """
     import getpass
     import json
 
@@ -476,7 +495,6 @@ def run_sync(args: argparse.Namespace, config: Config, path: Path) -> int:
     from store.engine import open_store
     from store.errors import StoreError
 
-    section = config.imap
     if not section.host or not section.username:
         print(f"Set [imap] host and username in {path} first.", file=sys.stderr)
         return EXIT_USAGE
@@ -486,7 +504,7 @@ def run_sync(args: argparse.Namespace, config: Config, path: Path) -> int:
         print(_no_credential("imap", section), file=sys.stderr)
         return EXIT_USAGE
     try:
-        store = open_store(store_url(config.store.url))
+        store = open_store(store_url(store_setting))
         report = sync_account(store, section, secret.value)
     except (ImapError, StoreError) as error:
         print(f"{error.what}\n{error.todo}".strip(), file=sys.stderr)

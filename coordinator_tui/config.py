@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import tomllib
 from datetime import date
@@ -20,6 +19,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from coordinator_tui.hosts import is_loopback as is_loopback  # re-exported: used as config.is_loopback
 
 Security = Literal["tls", "starttls", "none"]
 
@@ -45,15 +46,6 @@ class ConfigError(Exception):
 class Section(BaseModel):
     # An unknown key is almost always a typo; refusing it beats silently ignoring a setting.
     model_config = ConfigDict(extra="forbid", validate_default=True)
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _https_or_loopback(url: str) -> bool:

@@ -5,17 +5,20 @@ machine, a third of the start-up budget. The full validation in :mod:`coordinato
 stays the only judge of the file: after it accepts a file, the file's SHA-256 (with the app's
 version) is noted in the user cache directory, and later starts with the very same bytes read
 the first frame's settings straight from the TOML. Any change to the file, or a new version of
-the app, validates it fully again before anything starts.
+the app, validates it fully again before anything starts. A headless `coordinator-tui sync` (cron,
+every few minutes) reads its [imap] section the same way: as the validation returned it, noted
+with the file's fingerprint.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from coordinator_tui import __version__
 
@@ -66,15 +69,77 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
+class ValidatedImapSection:
+    """The ``[imap]`` section exactly as the full validation returned it, read back without pydantic.
+
+    For `coordinator-tui sync` of bytes that passed validation before: it has every field of
+    :class:`coordinator_tui.config.ImapSection` (the values pydantic produced, defaults filled in)
+    and its ``effective_port()``. It is what the sync reads of an ImapSection, nothing more.
+    """
+
+    __slots__ = ("_port", "_values")
+
+    def __init__(self, values: dict[str, Any], port: int) -> None:
+        self._values = values
+        self._port = port
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def effective_port(self) -> int:
+        return self._port
+
+
+def _known() -> dict[str, str] | None:
+    """The ledger: fingerprint → what was noted with it (JSON, or ""); None when unreadable."""
+    try:
+        lines = _ledger().read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    known = {}
+    for line in lines:
+        fingerprint, _tab, noted = line.partition("\t")
+        known[fingerprint] = noted
+    return known
+
+
 def quick_settings(path: Path) -> QuickSettings | None:
     """The first frame's settings if these exact bytes were validated before, else None."""
     try:
         data = _read(path)
-        known = _ledger().read_text(encoding="utf-8").splitlines()
     except OSError:
         return None
-    if _fingerprint(data) not in known:
+    known = _known()
+    if known is None or _fingerprint(data) not in known:
         return None
+    return _settings(data)
+
+
+def quick_sync_settings(path: Path) -> tuple[QuickSettings, ValidatedImapSection] | None:
+    """For a headless sync: the settings and the validated [imap] section of bytes validated before.
+
+    None when the bytes are new, or were noted before the section was (validate them fully then).
+    """
+    try:
+        data = _read(path)
+    except OSError:
+        return None
+    known = _known()
+    noted = known.get(_fingerprint(data)) if known is not None else None
+    if not noted:
+        return None
+    try:
+        headless = json.loads(noted)
+        imap = ValidatedImapSection(dict(headless["imap"]), int(headless["imap_port"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return _settings(data), imap
+
+
+def _settings(data: bytes | None) -> QuickSettings:
     if data is None:
         return QuickSettings()
     raw = tomllib.loads(data.decode("utf-8"))
@@ -87,18 +152,30 @@ def quick_settings(path: Path) -> QuickSettings | None:
     )
 
 
-def remember_valid(data: bytes | None) -> None:
-    """Note that these bytes (None: no file) passed full validation. Failing to note costs only speed."""
+def remember_valid(data: bytes | None, config: Config | None = None) -> None:
+    """Note that these bytes (None: no file) passed full validation. Failing to note costs only speed.
+
+    With ``config``, the validation's result, its [imap] section is noted as well (no secret is in
+    it: passwords never are in the config), so that a `sync` of the same bytes needs no pydantic.
+    """
     try:
         fingerprint = _fingerprint(data)
+        noted = "" if config is None else json.dumps(_headless(config), ensure_ascii=False)
         ledger = _ledger()
         ledger.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        known = ledger.read_text(encoding="utf-8").splitlines() if ledger.exists() else []
-        if fingerprint in known:
+        lines = ledger.read_text(encoding="utf-8").splitlines() if ledger.exists() else []
+        known = {line.split("\t", 1)[0]: line for line in lines if line}
+        if fingerprint in known and (not noted or "\t" in known[fingerprint]):
             return
-        known = [*known, fingerprint][-_KEEP:]
+        known.pop(fingerprint, None)
+        known[fingerprint] = f"{fingerprint}\t{noted}" if noted else fingerprint
+        kept = list(known.values())[-_KEEP:]
         temporary = ledger.with_suffix(".tmp")
-        temporary.write_text("\n".join(known) + "\n", encoding="utf-8")
+        temporary.write_text("\n".join(kept) + "\n", encoding="utf-8")
         os.replace(temporary, ledger)
     except OSError:
         pass
+
+
+def _headless(config: Config) -> dict[str, Any]:
+    return {"imap": config.imap.model_dump(mode="json"), "imap_port": config.imap.effective_port()}

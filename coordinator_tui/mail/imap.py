@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from coordinator_tui.config import ImapSection, is_loopback
+from coordinator_tui.hosts import is_loopback
 from coordinator_tui.i18n import _
 from coordinator_tui.oauth2 import IdentityUnavailable, SignInRequired, TokenSource
 
@@ -26,6 +26,8 @@ Credential = str | TokenSource
 
 if TYPE_CHECKING:
     from imapclient import IMAPClient
+
+    from coordinator_tui.config import ImapSection
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from coordinator_tui.config import ImapSection
 from coordinator_tui.mail.imap import (
     Credential,
     Examined,
@@ -60,6 +59,7 @@ NOT_INCOMING_ROLES = frozenset({"sent"})  # our own replies: not mail that came 
 if TYPE_CHECKING:
     from imapclient import IMAPClient
 
+    from coordinator_tui.config import ImapSection
     from coordinator_tui.mail.parse import ParsedMessage
     from store.engine import Store
 

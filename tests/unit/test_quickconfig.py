@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from coordinator_tui import quickconfig
 from coordinator_tui.config import Config, load_config_and_bytes
-from coordinator_tui.quickconfig import QuickSettings, quick_settings, remember_valid
+from coordinator_tui.quickconfig import QuickSettings, quick_settings, quick_sync_settings, remember_valid
 
 
 def test_defaults_match_the_config_models() -> None:
@@ -73,3 +74,50 @@ def test_a_bad_config_still_exits_2_after_a_good_one_was_remembered(tmp_path: Pa
     )
     assert result.returncode == 2
     assert "ui.language" in result.stderr
+
+
+IMAP_CONFIG = (
+    '[store]\nurl = "sqlite:///{store}"\n'
+    '[imap]\nhost = "127.0.0.1"\nport = 1\nsecurity = "starttls"\nusername = "omaolo"\n'
+    'folders = ["INBOX", "Tukipyynnöt"]\n'
+)
+
+
+def test_a_headless_sync_reads_the_imap_section_the_validation_returned(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    write(config, IMAP_CONFIG.format(store=tmp_path / "s.sqlite"))
+    validated, data = load_config_and_bytes(config, must_exist=True)
+    remember_valid(data)  # noted without the section (as before this existed): validate fully again
+    assert quick_settings(config) is not None and quick_sync_settings(config) is None
+    remember_valid(data, validated)
+    headless = quick_sync_settings(config)
+    assert headless is not None
+    settings, imap = headless
+    assert settings == QuickSettings.from_config(validated)
+    for name, value in validated.imap.model_dump().items():  # every field, defaults filled in
+        assert getattr(imap, name) == value, name
+    assert imap.effective_port() == validated.imap.effective_port() == 1
+    assert imap.timeout == 30.0 and imap.auth == "password" and imap.folders == ["INBOX", "Tukipyynnöt"]
+    write(config, IMAP_CONFIG.format(store=tmp_path / "s.sqlite").replace("port = 1", "port = 2"))
+    assert quick_sync_settings(config) is None  # edited: validated again before any sync
+
+
+def test_the_headless_sync_does_not_import_pydantic(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    write(config, IMAP_CONFIG.format(store=tmp_path / "s.sqlite"))
+    code = (
+        "import atexit, sys; atexit.register(lambda: print('pydantic' in sys.modules, file=sys.stderr)); "
+        "from coordinator_tui.cli import main; "
+        f"sys.exit(main(['--lang', 'en', '--config', {str(config)!r}, 'sync']))"
+    )
+    env = {**os.environ, "COORDINATOR_TUI_IMAP_PASSWORD": "salasana"}
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+        for _ in range(2)
+    ]
+    # Nothing listens on port 1: both fail to connect, and say so the same way; the first validated
+    # the file with pydantic, the second read what that validation noted.
+    assert [run.returncode for run in runs] == [1, 1]
+    assert [run.stderr.splitlines()[-1] for run in runs] == ["True", "False"]
+    assert runs[0].stderr.splitlines()[:-1] == runs[1].stderr.splitlines()[:-1]
+    assert "127.0.0.1" in runs[1].stderr
