@@ -100,22 +100,28 @@ def _known() -> dict[str, str] | None:
     except OSError:
         return None
     known = {}
-    for line in lines:
+    for line in filter(None, lines):
         fingerprint, _tab, noted = line.partition("\t")
         known[fingerprint] = noted
     return known
 
 
-def quick_settings(path: Path) -> QuickSettings | None:
-    """The first frame's settings if these exact bytes were validated before, else None."""
+def _validated_before(path: Path) -> tuple[bytes | None, str] | None:
+    """The file's bytes and what was noted with them, if these exact bytes passed validation; else None."""
     try:
         data = _read(path)
     except OSError:
         return None
     known = _known()
-    if known is None or _fingerprint(data) not in known:
+    if known is None or (fingerprint := _fingerprint(data)) not in known:
         return None
-    return _settings(data)
+    return data, known[fingerprint]
+
+
+def quick_settings(path: Path) -> QuickSettings | None:
+    """The first frame's settings if these exact bytes were validated before, else None."""
+    found = _validated_before(path)
+    return None if found is None else _settings(found[0])
 
 
 def quick_sync_settings(path: Path) -> tuple[QuickSettings, ValidatedImapSection] | None:
@@ -123,14 +129,10 @@ def quick_sync_settings(path: Path) -> tuple[QuickSettings, ValidatedImapSection
 
     None when the bytes are new, or were noted before the section was (validate them fully then).
     """
-    try:
-        data = _read(path)
-    except OSError:
+    found = _validated_before(path)
+    if found is None or not found[1]:
         return None
-    known = _known()
-    noted = known.get(_fingerprint(data)) if known is not None else None
-    if not noted:
-        return None
+    data, noted = found
     try:
         headless = json.loads(noted)
         imap = ValidatedImapSection(dict(headless["imap"]), int(headless["imap_port"]))
@@ -163,13 +165,12 @@ def remember_valid(data: bytes | None, config: Config | None = None) -> None:
         noted = "" if config is None else json.dumps(_headless(config), ensure_ascii=False)
         ledger = _ledger()
         ledger.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lines = ledger.read_text(encoding="utf-8").splitlines() if ledger.exists() else []
-        known = {line.split("\t", 1)[0]: line for line in lines if line}
-        if fingerprint in known and (not noted or "\t" in known[fingerprint]):
+        known = _known() or {}
+        if fingerprint in known and (known[fingerprint] or not noted):
             return
-        known.pop(fingerprint, None)
-        known[fingerprint] = f"{fingerprint}\t{noted}" if noted else fingerprint
-        kept = list(known.values())[-_KEEP:]
+        known.pop(fingerprint, None)  # noted again at the end: the most recent is kept longest
+        known[fingerprint] = noted
+        kept = [f"{key}\t{note}".rstrip("\t") for key, note in known.items()][-_KEEP:]
         temporary = ledger.with_suffix(".tmp")
         temporary.write_text("\n".join(kept) + "\n", encoding="utf-8")
         os.replace(temporary, ledger)
