@@ -53,8 +53,9 @@ from store.feeds import list_feeds
 from store.models import FeedForward, MailMessage, Outbox, ServiceRequest
 from tests.support.dovecot import Dovecot, ImapAccount
 from tests.support.feedserver import FeedServer, running_feed_server
+from tests.support.messages import smtp_section_for
 from tests.support.notice_directory import Directory, build_directory
-from tests.support.smtp import SMTP_PASSWORD, SMTP_USER, SmtpServer
+from tests.support.smtp import SMTP_PASSWORD, SmtpServer
 
 CLI = [sys.executable, "-m", "coordinator_tui"]
 FROM = "omaolo@hva.example.fi"
@@ -70,14 +71,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def smtp_section(server: SmtpServer) -> SmtpSection:
-    return SmtpSection(
-        host=server.host,
-        port=server.port,
-        security="starttls",
-        username=SMTP_USER,
-        from_address=FROM,
-        ca_file=str(server.ca_file),
-    )
+    return smtp_section_for(server, from_address=FROM)
 
 
 def outbox_rows(store: Store) -> list[Outbox]:

@@ -39,7 +39,7 @@ import pytest
 from textual.widgets import TextArea
 
 from coordinator_tui import logs, secrets
-from coordinator_tui.config import Config, ImapSection, SmtpSection
+from coordinator_tui.config import Config, ImapSection
 from coordinator_tui.mail.compose import reply_draft
 from coordinator_tui.oauth2 import forget_sources
 from coordinator_tui.screens.compose import ComposeScreen
@@ -49,7 +49,7 @@ from tests.support.dovecot import Dovecot, TlsFiles, seed_maildir
 from tests.support.feedserver import FeedServer, running_feed_server
 from tests.support.file_keyring import FileKeyring
 from tests.support.fixtures import running_dovecot
-from tests.support.messages import plain
+from tests.support.messages import plain, smtp_section_for
 from tests.support.oauth import CLIENT_ID, TENANT, IdentityProvider
 from tests.support.smtp import SMTP_USER, SmtpServer
 from tests.support.terminal import answer_password_prompt
@@ -258,14 +258,7 @@ async def test_no_secret_at_rest_after_a_realistic_run(  # type: ignore[no-untyp
                 username=account.username,
                 ca_file=str(account.ca_file),
             ),
-            smtp=SmtpSection(
-                host=smtp_server.host,
-                port=smtp_server.port,
-                security="starttls",
-                username=SMTP_USER,
-                from_address=FROM,
-                ca_file=str(smtp_server.ca_file),
-            ),
+            smtp=smtp_section_for(smtp_server, from_address=FROM),
         )
         open_files = await reply_from_the_compose_screen(make_app, store_path, config, screenshot)
         (received,) = smtp_server.wait_for_messages(1)

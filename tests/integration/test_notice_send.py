@@ -34,6 +34,7 @@ from store.engine import Store, open_store, url_for_path
 from store.models import ListMember, MailingList, Outbox, Person
 from store.outbox import OutboxStateError, deliveries
 from tests.support.dovecot import Dovecot, ImapAccount
+from tests.support.messages import smtp_section_for
 from tests.support.notice_directory import Directory, build_directory
 from tests.support.smtp import SMTP_PASSWORD, SMTP_USER, SmtpServer
 
@@ -60,17 +61,7 @@ def directory(store: Store) -> Directory:
 
 
 def smtp_section(server: SmtpServer, **overrides: Any) -> SmtpSection:
-    values: dict[str, Any] = {
-        "host": server.host,
-        "port": server.port,
-        "security": "starttls",
-        "username": SMTP_USER,
-        "from_address": FROM,
-        "from_name": "Omaolo-koordinaattori",
-        "ca_file": str(server.ca_file),
-    }
-    values.update(overrides)
-    return SmtpSection(**values)
+    return smtp_section_for(server, **{"from_name": "Omaolo-koordinaattori", **overrides})
 
 
 def imap_section(account: ImapAccount) -> ImapSection:

@@ -17,7 +17,6 @@ import threading
 from collections.abc import Iterator
 from email.policy import default
 from pathlib import Path
-from typing import Any
 
 import pytest
 from imapclient.imapclient import ANSWERED, SEEN
@@ -33,6 +32,7 @@ from store.engine import Store, open_store, url_for_path
 from store.models import MailMessage, Outbox
 from store.outbox import OutboxStateError, deliveries, outgoing_message
 from tests.support.dovecot import Dovecot, ImapAccount, free_port
+from tests.support.messages import smtp_section_for
 from tests.support.smtp import SMTP_PASSWORD, SMTP_USER, SmtpServer
 
 FROM = "omaolo@pohde.example.fi"
@@ -51,19 +51,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     store = open_store(url_for_path(tmp_path / "store.sqlite"))
     yield store
     store.dispose()
-
-
-def smtp_section(server: SmtpServer, **overrides: Any) -> SmtpSection:
-    values: dict[str, Any] = {
-        "host": server.host,
-        "port": server.port,
-        "security": "starttls" if server.tls == "starttls" else "tls",
-        "username": SMTP_USER,
-        "from_address": FROM,
-        "ca_file": str(server.ca_file),
-    }
-    values.update(overrides)
-    return SmtpSection(**values)
 
 
 def imap_section(account: ImapAccount) -> ImapSection:
@@ -136,7 +123,7 @@ def test_a_reply_goes_out_over_starttls_with_auth_and_threading(
     store: Store, smtp_server: SmtpServer
 ) -> None:
     outbox_id, _draft = queue_reply(store)
-    result = send_outbox(store, outbox_id, smtp_section(smtp_server), SMTP_PASSWORD)
+    result = send_outbox(store, outbox_id, smtp_section_for(smtp_server), SMTP_PASSWORD)
     assert result.state == "sent", result.error
     assert result.error == ""
     (received,) = smtp_server.wait_for_messages(1)
@@ -172,16 +159,16 @@ def test_a_reply_goes_out_over_starttls_with_auth_and_threading(
 def test_implicit_tls_works_too(store: Store, tls_files) -> None:  # type: ignore[no-untyped-def]
     with SmtpServer(tls_files, tls="implicit") as server:
         outbox_id, _draft = queue_reply(store)
-        result = send_outbox(store, outbox_id, smtp_section(server, security="tls"), SMTP_PASSWORD)
+        result = send_outbox(store, outbox_id, smtp_section_for(server, security="tls"), SMTP_PASSWORD)
         assert result.state == "sent", result.error
         assert server.wait_for_messages(1)[0].tls
 
 
 def test_a_row_is_never_sent_twice(store: Store, smtp_server: SmtpServer) -> None:
     outbox_id, _draft = queue_reply(store)
-    assert send_outbox(store, outbox_id, smtp_section(smtp_server), SMTP_PASSWORD).ok
+    assert send_outbox(store, outbox_id, smtp_section_for(smtp_server), SMTP_PASSWORD).ok
     with pytest.raises(OutboxStateError):
-        send_outbox(store, outbox_id, smtp_section(smtp_server), SMTP_PASSWORD)
+        send_outbox(store, outbox_id, smtp_section_for(smtp_server), SMTP_PASSWORD)
     assert len(smtp_server.messages) == 1
 
 
@@ -189,7 +176,7 @@ def test_a_demo_row_is_never_sent(store: Store, smtp_server: SmtpServer) -> None
     message = build_message(Draft(to="a@pohde.example.fi", subject="Demo", body="x"), from_address=FROM)
     outbox_id = queue_message(store, message, ["a@pohde.example.fi"], demo=True)
     with pytest.raises(OutboxStateError):
-        send_outbox(store, outbox_id, smtp_section(smtp_server), SMTP_PASSWORD)
+        send_outbox(store, outbox_id, smtp_section_for(smtp_server), SMTP_PASSWORD)
     assert smtp_server.messages == []
     assert state_of(store, outbox_id)[0] == "demo"
 
@@ -199,7 +186,7 @@ def test_a_demo_row_is_never_sent(store: Store, smtp_server: SmtpServer) -> None
 
 def test_a_wrong_password_fails_with_words_and_sends_nothing(store: Store, smtp_server: SmtpServer) -> None:
     outbox_id, _draft = queue_reply(store)
-    result = send_outbox(store, outbox_id, smtp_section(smtp_server), "väärä-salasana")
+    result = send_outbox(store, outbox_id, smtp_section_for(smtp_server), "väärä-salasana")
     assert result.state == "failed"
     state, error = state_of(store, outbox_id)
     assert state == "failed"
@@ -211,7 +198,7 @@ def test_a_wrong_password_fails_with_words_and_sends_nothing(store: Store, smtp_
 def test_a_refused_recipient_is_recorded_and_the_others_get_it(store: Store, smtp_server: SmtpServer) -> None:
     smtp_server.reject_recipient("sari@pohde.example.fi")
     outbox_id, _draft = queue_reply(store)
-    result = send_outbox(store, outbox_id, smtp_section(smtp_server), SMTP_PASSWORD)
+    result = send_outbox(store, outbox_id, smtp_section_for(smtp_server), SMTP_PASSWORD)
     assert result.state == "sent"
     assert result.accepted == ["paivi@asiakas.example.fi"]
     assert list(result.refused) == ["sari@pohde.example.fi"]
@@ -229,7 +216,7 @@ def test_every_recipient_refused_is_a_failure(store: Store, smtp_server: SmtpSer
     smtp_server.reject_recipient("sari@pohde.example.fi", "450 4.2.1 Mailbox busy, try later")
     smtp_server.reject_recipient("paivi@asiakas.example.fi")
     outbox_id, _draft = queue_reply(store)
-    result = send_outbox(store, outbox_id, smtp_section(smtp_server), SMTP_PASSWORD)
+    result = send_outbox(store, outbox_id, smtp_section_for(smtp_server), SMTP_PASSWORD)
     assert result.state == "failed"
     assert "450" in result.error and "550" in result.error
     statuses = {d.recipient: d.status for d in deliveries(store, outbox_id)}
@@ -240,7 +227,7 @@ def test_every_recipient_refused_is_a_failure(store: Store, smtp_server: SmtpSer
 def test_a_refused_message_text_is_a_failure(store: Store, smtp_server: SmtpServer) -> None:
     smtp_server.data_reply = "554 5.7.1 Message rejected as spam"
     outbox_id, _draft = queue_reply(store)
-    result = send_outbox(store, outbox_id, smtp_section(smtp_server), SMTP_PASSWORD)
+    result = send_outbox(store, outbox_id, smtp_section_for(smtp_server), SMTP_PASSWORD)
     assert result.state == "failed"
     assert "554" in result.error
     assert {d.status for d in deliveries(store, outbox_id)} == {"refused"}
@@ -256,7 +243,7 @@ def test_an_unreachable_server_fails_with_words(store: Store) -> None:
 
 def test_an_unverified_certificate_is_refused(store: Store, smtp_server: SmtpServer) -> None:
     outbox_id, _draft = queue_reply(store)
-    result = send_outbox(store, outbox_id, smtp_section(smtp_server, ca_file=""), SMTP_PASSWORD)
+    result = send_outbox(store, outbox_id, smtp_section_for(smtp_server, ca_file=""), SMTP_PASSWORD)
     assert result.state == "failed"
     assert "ca_file" in result.error
     assert smtp_server.messages == []
@@ -264,7 +251,7 @@ def test_an_unverified_certificate_is_refused(store: Store, smtp_server: SmtpSer
 
 def test_a_missing_ca_file_is_said_plainly(store: Store, smtp_server: SmtpServer, tmp_path: Path) -> None:
     outbox_id, _draft = queue_reply(store)
-    section = smtp_section(smtp_server, ca_file=str(tmp_path / "ei-ole.pem"))
+    section = smtp_section_for(smtp_server, ca_file=str(tmp_path / "ei-ole.pem"))
     result = send_outbox(store, outbox_id, section, SMTP_PASSWORD)
     assert result.state == "failed" and "ei-ole.pem" in result.error
 
@@ -287,7 +274,7 @@ def test_the_sent_copy_is_appended_seen_and_the_original_marked_answered(
     draft.body = "Kiitos palautteesta."
     message = build_message(draft, from_address=FROM)
     outbox_id = queue_message(store, message, envelope_recipients(draft), kind="reply", demo=False)
-    assert send_outbox(store, outbox_id, smtp_section(smtp_server), SMTP_PASSWORD).ok
+    assert send_outbox(store, outbox_id, smtp_section_for(smtp_server), SMTP_PASSWORD).ok
 
     problem = file_sent_copy(
         store, section, imap_user.password, message.as_bytes(), answered_message_id=original_id
@@ -491,7 +478,7 @@ async def test_the_compose_screen_sends_files_the_copy_and_marks_answered(
     assert original_id is not None
     monkeypatch.setenv("COORDINATOR_TUI_SMTP_PASSWORD", SMTP_PASSWORD)
     monkeypatch.setenv("COORDINATOR_TUI_IMAP_PASSWORD", imap_user.password)
-    config = Config(smtp=smtp_section(smtp_server), imap=imap)
+    config = Config(smtp=smtp_section_for(smtp_server), imap=imap)
     draft = reply_draft(store, original_id, reply_all=True, own_addresses=[FROM])
     app = make_app(store, demo=False, config=config, language="en")
     async with app.run_test(size=(130, 42)) as pilot:
@@ -534,7 +521,7 @@ async def test_the_compose_screen_shows_a_refused_login_and_stays(
     from tests.screen import screen_text
 
     monkeypatch.setenv("COORDINATOR_TUI_SMTP_PASSWORD", "väärä")
-    config = Config(smtp=smtp_section(smtp_server))
+    config = Config(smtp=smtp_section_for(smtp_server))
     app = make_app(store, demo=False, config=config, language="en")
     async with app.run_test(size=(130, 42)) as pilot:
         screen = ComposeScreen(Draft(to="a@pohde.example.fi", subject="Testi", body="Hei"))
@@ -584,7 +571,7 @@ async def forward_through_the_screen(
         original = session.exec(select(MailMessage).where(MailMessage.has_attachments)).one()
         original_id = original.id
     assert original_id is not None
-    config = Config(smtp=smtp_section(smtp_server), imap=imap)
+    config = Config(smtp=smtp_section_for(smtp_server), imap=imap)
     app = make_app(store, demo=False, config=config, language="en")
     async with app.run_test(size=(130, 42)) as pilot:
         screen = ComposeScreen(forward_draft(store, original_id))

@@ -6,8 +6,11 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from typing import Any
 
-from coordinator_tui.config import ImapSection
+from coordinator_tui.config import ImapSection, SmtpSection
 from tests.support.dovecot import ImapAccount
+from tests.support.smtp import SMTP_USER, SmtpServer
+
+FROM = "omaolo@pohde.example.fi"  # the shared mailbox the tests send as
 
 
 def section_for(account: ImapAccount, **overrides: Any) -> ImapSection:
@@ -21,6 +24,20 @@ def section_for(account: ImapAccount, **overrides: Any) -> ImapSection:
     }
     values.update(overrides)
     return ImapSection(**values)
+
+
+def smtp_section_for(server: SmtpServer, **overrides: Any) -> SmtpSection:
+    """The [smtp] section that reaches ``server`` with its TLS mode, verified by the test CA."""
+    values: dict[str, Any] = {
+        "host": server.host,
+        "port": server.port,
+        "security": "starttls" if server.tls == "starttls" else "tls",
+        "username": SMTP_USER,
+        "from_address": FROM,
+        "ca_file": str(server.ca_file),
+    }
+    values.update(overrides)
+    return SmtpSection(**values)
 
 
 def plain(subject: str, body: str, message_id: str, **headers: str) -> bytes:
